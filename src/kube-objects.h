@@ -1,0 +1,66 @@
+/* kube-objects.h — pure json-c views of the KubeVirt CR and the Node, and the minimal merge patch. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <json-c/json.h>
+
+#include "selector.h"
+
+#define KSM_LABEL_ENABLED       "kubevirt.io/ksm-enabled"
+#define KSM_ANNOTATION_MANAGED  "kubevirt.io/ksm-handler-managed"
+
+typedef enum KsmConfigState {
+        KSM_CONFIG_NO_CR,       /* no KubeVirt CR at all: nothing selected */
+        KSM_CONFIG_ABSENT,      /* ksmConfiguration or nodeLabelSelector absent/null: nothing selected */
+        KSM_CONFIG_SELECTOR,    /* a valid selector (possibly empty: everything) */
+        KSM_CONFIG_INVALID,     /* a selector Kubernetes would reject: nothing selected, error set */
+        KSM_CONFIG_AMBIGUOUS,   /* more than one CR: change nothing, error set */
+        _KSM_CONFIG_STATE_MAX,
+} KsmConfigState;
+
+typedef struct KsmConfig {
+        KsmConfigState state;
+        LabelSelector *selector;        /* set for KSM_CONFIG_SELECTOR only */
+        char *source;                   /* "NAMESPACE/NAME" of the CR used, or NULL */
+        char *error;                    /* human-readable reason for INVALID and AMBIGUOUS */
+} KsmConfig;
+
+/* Derives the KSM configuration from every KubeVirt CR seen (crs may be NULL when n == 0).
+ * Never fails on content: bad content is reported through state and error.
+ * 0 or -ENOMEM. */
+int ksm_config_from_kubevirts(json_object *const *crs, size_t n, KsmConfig *ret);
+void ksm_config_done(KsmConfig *c);
+const char *ksm_config_state_to_string(KsmConfigState s);
+
+/* Splits a parsed document into KubeVirt objects: a single object of kind KubeVirt, or a list
+ * (kind ending in "List", or any object with an "items" array). *ret is a new array of new
+ * references. 0 or -EINVAL (not a KubeVirt or a list of them; *reterr_reason says why) or -ENOMEM. */
+int kubevirts_from_document(json_object *doc, json_object ***ret, size_t *ret_n, char **reterr_reason);
+void kubevirts_free(json_object **crs, size_t n);
+
+typedef struct NodeView {
+        char *name;
+        char *resource_version;         /* NULL if absent */
+        json_object *labels;            /* new reference to metadata.labels, NULL if absent */
+        json_object *annotations;       /* new reference to metadata.annotations, NULL if absent */
+} NodeView;
+
+/* Builds a view of a Node object. 0 or -EINVAL (not an object with metadata.name; *reterr_reason)
+ * or -ENOMEM. */
+int node_view_from_json(json_object *node, NodeView *ret, char **reterr_reason);
+void node_view_done(NodeView *v);
+
+/* The value of a label or annotation, or NULL if the node does not carry it. */
+const char *node_view_label(const NodeView *v, const char *key);
+const char *node_view_annotation(const NodeView *v, const char *key);
+
+/* Builds the JSON merge patch (RFC 7386) that makes the node carry want_label under
+ * KSM_LABEL_ENABLED and want_annotation under KSM_ANNOTATION_MANAGED (NULL: the key must be
+ * absent). Only keys whose value differs appear; no other key is touched.
+ *   0: nothing to change (*ret_patch = NULL);  1: *ret_patch set;  -ENOMEM. */
+int node_build_patch(const NodeView *cur, const char *want_label, const char *want_annotation,
+                     json_object **ret_patch);
+
+/* Applies a JSON merge patch (RFC 7386) to a deep copy of target. 0 or -ENOMEM. */
+int json_merge_patch(json_object *target, json_object *patch, json_object **ret);

@@ -1,0 +1,84 @@
+/* reconcile.h — the whole decision, pure: same input, same output. No I/O, no clock, no logging. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ksm-types.h"
+
+typedef enum Selection {
+        SELECTION_NO,           /* not selected (or no/removed/invalid config) */
+        SELECTION_YES,          /* the selector matches this node */
+        SELECTION_HOLD,         /* unknown (no view yet, several CRs): change nothing on KSM */
+        _SELECTION_MAX,
+        _SELECTION_INVALID = -EINVAL,
+} Selection;
+
+/* What the daemon changed, persisted in the state directory. */
+typedef struct Record {
+        bool claimed;                   /* the daemon switched KSM on and owns it */
+        bool have_saved;                /* saved_* hold the values from before the claim */
+        uint32_t saved_pages_to_scan;
+        uint32_t saved_sleep_millisecs;
+} Record;
+
+typedef enum RecordState {
+        RECORD_NONE,            /* no record (first start or lost): trust the node annotation */
+        RECORD_VALID,
+        RECORD_CORRUPT,         /* unreadable or truncated: trust the node annotation, say so */
+        _RECORD_STATE_MAX,
+} RecordState;
+
+typedef struct ReconcileInput {
+        bool available;                 /* the kernel has KSM (SysfsDir/run exists) */
+        Selection selection;
+        KsmRun run;                     /* what sysfs says now */
+        uint32_t pages_to_scan;         /* now */
+        uint32_t sleep_millisecs;       /* now */
+        bool pages_locked;              /* advisor_mode=scan-time: pages_to_scan may not be written */
+        RecordState record_state;
+        Record record;                  /* meaningful when record_state == RECORD_VALID */
+        const char *node_annotation;    /* current kubevirt.io/ksm-handler-managed, NULL if absent or unknown */
+        Tuning want;                    /* policy_compute() result for when the daemon owns KSM */
+} ReconcileInput;
+
+typedef enum KsmAction {
+        KSM_ACTION_NONE,        /* leave KSM as it is */
+        KSM_ACTION_START,       /* switch KSM on and claim it (or restart a claimed KSM) */
+        KSM_ACTION_TUNE,        /* owned and running: adjust the scan rate */
+        KSM_ACTION_RESTORE,     /* owned, no longer wanted: stop, restore tuning, release */
+        _KSM_ACTION_MAX,
+        _KSM_ACTION_INVALID = -EINVAL,
+} KsmAction;
+
+typedef struct ReconcileDecision {
+        KsmAction action;
+        bool claimed;                   /* effective ownership before the decision */
+
+        /* The record to persist, and when: before the sysfs writes (taking ownership, so a
+         * crash after the write is recoverable) or after them (giving it up). */
+        bool record_write_before;
+        bool record_write_after;
+        Record new_record;
+
+        /* Sysfs writes, in this order: pages_to_scan, sleep_millisecs, run when starting;
+         * run, pages_to_scan, sleep_millisecs when restoring. */
+        bool write_run;
+        KsmRun run;
+        bool write_pages;
+        uint32_t pages_to_scan;
+        bool write_sleep;
+        uint32_t sleep_millisecs;
+
+        /* What the Node must carry once the writes succeeded (NULL: the key must be absent). */
+        const char *label;
+        const char *annotation;
+
+        /* Static text explaining the decision, for the journal. */
+        const char *reason;
+} ReconcileDecision;
+
+void reconcile_decide(const ReconcileInput *in, ReconcileDecision *ret);
+
+const char *ksm_action_to_string(KsmAction a);
+const char *selection_to_string(Selection s);

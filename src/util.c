@@ -1,0 +1,280 @@
+/* util.c — pure string and number parsers: strict, no locale, no hidden errno state. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include "macro.h"
+#include "util.h"
+
+static const char *skip_ws(const char *s) {
+        while (*s && isspace((unsigned char) *s))
+                s++;
+        return s;
+}
+
+static bool only_ws(const char *s) {
+        return *skip_ws(s) == 0;
+}
+
+int safe_atou64(const char *s, uint64_t *ret) {
+        unsigned long long v;
+        char *end;
+
+        if (!s)
+                return -EINVAL;
+        s = skip_ws(s);
+        if (!isdigit((unsigned char) *s))
+                return -EINVAL;         /* rejects "", "-1", "+1" */
+
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (errno != 0 || end == s || !only_ws(end))
+                return -EINVAL;
+
+        if (ret)
+                *ret = (uint64_t) v;
+        return 0;
+}
+
+int safe_atou32(const char *s, uint32_t *ret) {
+        uint64_t v;
+        int r;
+
+        r = safe_atou64(s, &v);
+        if (r < 0)
+                return r;
+        if (v > UINT32_MAX)
+                return -ERANGE;
+        if (ret)
+                *ret = (uint32_t) v;
+        return 0;
+}
+
+int safe_atoi64(const char *s, int64_t *ret) {
+        long long v;
+        char *end;
+        const char *p;
+
+        if (!s)
+                return -EINVAL;
+        s = skip_ws(s);
+        p = s;
+        if (*p == '-' || *p == '+')
+                p++;
+        if (!isdigit((unsigned char) *p))
+                return -EINVAL;
+
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (errno != 0 || end == s || !only_ws(end))
+                return -EINVAL;
+
+        if (ret)
+                *ret = (int64_t) v;
+        return 0;
+}
+
+int safe_atod(const char *s, double *ret) {
+        double v = 0, scale = 1;
+        bool digits = false;
+
+        if (!s)
+                return -EINVAL;
+        s = skip_ws(s);
+
+        /* Parsed by hand: strtod() depends on the locale and accepts hex, inf and nan. */
+        for (; isdigit((unsigned char) *s); s++) {
+                v = v * 10 + (*s - '0');
+                digits = true;
+        }
+        if (*s == '.') {
+                s++;
+                for (; isdigit((unsigned char) *s); s++) {
+                        scale /= 10;
+                        v += (*s - '0') * scale;
+                        digits = true;
+                }
+        }
+        if (!digits || !only_ws(s))
+                return -EINVAL;
+        if (!isfinite(v))
+                return -ERANGE;
+
+        if (ret)
+                *ret = v;
+        return 0;
+}
+
+int parse_boolean(const char *s, bool *ret) {
+        static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
+        static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
+
+        if (!s)
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++)
+                if (strcasecmp(s, yes[i]) == 0) {
+                        *ret = true;
+                        return 0;
+                }
+        for (size_t i = 0; i < ELEMENTSOF(no); i++)
+                if (strcasecmp(s, no[i]) == 0) {
+                        *ret = false;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+int parse_sec(const char *s, uint64_t *ret_usec) {
+        static const struct {
+                const char *suffix;
+                uint64_t usec;
+        } units[] = {
+                /* longest first so that "ms" is not read as "m" followed by junk */
+                { "usec", 1 },
+                { "us", 1 },
+                { "msec", USEC_PER_MSEC },
+                { "ms", USEC_PER_MSEC },
+                { "seconds", USEC_PER_SEC },
+                { "second", USEC_PER_SEC },
+                { "sec", USEC_PER_SEC },
+                { "s", USEC_PER_SEC },
+                { "minutes", 60 * USEC_PER_SEC },
+                { "minute", 60 * USEC_PER_SEC },
+                { "min", 60 * USEC_PER_SEC },
+                { "m", 60 * USEC_PER_SEC },
+                { "hours", 3600 * USEC_PER_SEC },
+                { "hour", 3600 * USEC_PER_SEC },
+                { "h", 3600 * USEC_PER_SEC },
+        };
+        uint64_t total = 0;
+        bool any = false;
+
+        if (!s)
+                return -EINVAL;
+
+        for (;;) {
+                unsigned long long v;
+                uint64_t mult = USEC_PER_SEC;
+                char *end;
+
+                s = skip_ws(s);
+                if (*s == 0)
+                        break;
+                if (!isdigit((unsigned char) *s))
+                        return -EINVAL;
+
+                errno = 0;
+                v = strtoull(s, &end, 10);
+                if (errno == ERANGE)
+                        return -ERANGE;
+                s = skip_ws(end);
+
+                for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                        size_t l = strlen(units[i].suffix);
+
+                        if (strncmp(s, units[i].suffix, l) == 0 && !isalpha((unsigned char) s[l])) {
+                                mult = units[i].usec;
+                                s += l;
+                                break;
+                        }
+                }
+                if (*s != 0 && !isspace((unsigned char) *s) && !isdigit((unsigned char) *s))
+                        return -EINVAL;
+
+                if (v > UINT64_MAX / mult || total > UINT64_MAX - v * mult)
+                        return -ERANGE;
+                total += v * mult;
+                any = true;
+        }
+
+        if (!any)
+                return -EINVAL;
+        *ret_usec = total;
+        return 0;
+}
+
+char *strstrip(char *s) {
+        char *e;
+
+        while (*s && isspace((unsigned char) *s))
+                s++;
+        e = s + strlen(s);
+        while (e > s && isspace((unsigned char) e[-1]))
+                e--;
+        *e = 0;
+        return s;
+}
+
+bool node_name_is_valid(const char *s) {
+        size_t n;
+        bool label_start = true;
+
+        /* DNS-1123 subdomain: at most 253 characters of [a-z0-9.-], labels start and end alphanumeric. */
+        if (!s)
+                return false;
+        n = strlen(s);
+        if (n == 0 || n > 253)
+                return false;
+
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+
+                if (c == '.') {
+                        if (label_start || s[i - 1] == '-')
+                                return false;
+                        label_start = true;
+                        continue;
+                }
+                if (c == '-') {
+                        if (label_start)
+                                return false;
+                        continue;
+                }
+                if (!alnum)
+                        return false;
+                label_start = false;
+        }
+        return !label_start && s[n - 1] != '-';
+}
+
+static const char *const log_level_names[] = {
+        [LOG_EMERG] = "emerg",
+        [LOG_ALERT] = "alert",
+        [LOG_CRIT] = "crit",
+        [LOG_ERR] = "err",
+        [LOG_WARNING] = "warning",
+        [LOG_NOTICE] = "notice",
+        [LOG_INFO] = "info",
+        [LOG_DEBUG] = "debug",
+};
+
+int log_level_from_string(const char *s) {
+        uint32_t v;
+
+        if (!s)
+                return -EINVAL;
+        if (strcasecmp(s, "error") == 0)
+                return LOG_ERR;
+        for (size_t i = 0; i < ELEMENTSOF(log_level_names); i++)
+                if (strcasecmp(s, log_level_names[i]) == 0)
+                        return (int) i;
+        if (safe_atou32(s, &v) >= 0 && v <= LOG_DEBUG)
+                return (int) v;
+        return -EINVAL;
+}
+
+const char *log_level_to_string(int level) {
+        if (level < 0 || (size_t) level >= ELEMENTSOF(log_level_names))
+                return NULL;
+        return log_level_names[level];
+}

@@ -1,0 +1,36 @@
+/* util.h — pure string and number parsers shared by the pure modules and the I/O layers. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parses a decimal unsigned integer; surrounding whitespace (a trailing newline from sysfs
+ * included) is allowed, a sign, junk or overflow is not. 0, -EINVAL or -ERANGE. */
+int safe_atou64(const char *s, uint64_t *ret);
+int safe_atou32(const char *s, uint32_t *ret);
+
+/* Same for a signed decimal integer. 0, -EINVAL or -ERANGE. */
+int safe_atoi64(const char *s, int64_t *ret);
+
+/* Parses a non-negative decimal number with an optional fraction ("0.2", "20", "1.0").
+ * 0, -EINVAL or -ERANGE. */
+int safe_atod(const char *s, double *ret);
+
+/* Parses yes/no/true/false/on/off/1/0 (case-insensitive). 0 or -EINVAL. */
+int parse_boolean(const char *s, bool *ret);
+
+/* Parses a time span: a bare number is seconds; suffixes us, ms, s, sec, m, min, h are
+ * accepted, and several may be combined ("1min 30s"). 0, -EINVAL or -ERANGE. */
+int parse_sec(const char *s, uint64_t *ret_usec);
+
+/* Strips leading and trailing whitespace in place; returns s. */
+char *strstrip(char *s);
+
+/* True when s is a valid DNS-1123 subdomain (a Kubernetes node name). */
+bool node_name_is_valid(const char *s);
+
+/* Parses a syslog level name ("debug", "info", "notice", "warning", "err"/"error", "crit",
+ * "alert", "emerg") or its number 0-7. Returns the level or -EINVAL. */
+int log_level_from_string(const char *s);
+const char *log_level_to_string(int level);
