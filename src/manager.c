@@ -1,0 +1,720 @@
+/* manager.c — wires the event loop and runs the reconcile line: inputs → decide → record → sysfs → node → bus. */
+#include <assert.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+
+#include "bus-manager.h"
+#include "kube-objects.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "meminfo.h"
+#include "policy.h"
+#include "source-file.h"
+#include "state.h"
+#include "util.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        if (clock_gettime(clock, &ts) < 0)
+                return 0;
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+void manager_schedule_reconcile(Manager *m) {
+        if (m->reconcile_source)
+                (void) sd_event_source_set_enabled(m->reconcile_source, SD_EVENT_ONESHOT);
+}
+
+bool manager_connected(const Manager *m) {
+        return m->source && m->source->connected;
+}
+
+void manager_set_last_error(Manager *m, const char *error) {
+        if (streq_ptr(m->last_error, error))
+                return;
+        if (free_and_strdup(&m->last_error, error) < 0)
+                (void) log_oom();
+        bus_manager_emit_changed(m);
+}
+
+static void on_source_changed(Source *s, void *userdata) {
+        manager_schedule_reconcile(userdata);
+}
+
+static void on_memory_hotplug(void *userdata) {
+        log_debug("Memory hotplug event, re-tuning.");
+        manager_schedule_reconcile(userdata);
+}
+
+static int manager_open_sysfs(Manager *m) {
+        int r;
+
+        m->sysfs = ksm_sysfs_free(m->sysfs);
+        r = ksm_sysfs_open(m->config.sysfs_dir, &m->sysfs);
+        if (r == -ENOENT) {
+                log_notice("KSM directory %s does not exist: this kernel has no KSM.", m->config.sysfs_dir);
+                return 0;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to open KSM directory %s: %m", m->config.sysfs_dir);
+        return 0;
+}
+
+static int manager_start_source(Manager *m) {
+        int r;
+
+        m->source = source_free(m->source);
+
+        switch (m->config.source_type) {
+        case SOURCE_FILE:
+                r = source_file_new(m->event, m->node_name, m->config.kubevirt_file, m->config.node_file,
+                                    on_source_changed, m, &m->source);
+                break;
+        default:
+                return log_error_errno(-EOPNOTSUPP, "Source type '%s' is not supported by this build.",
+                                       source_type_to_string(m->config.source_type));
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s source: %m",
+                                       source_type_to_string(m->config.source_type));
+
+        r = source_start(m->source);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start %s source: %m",
+                                       source_type_to_string(m->config.source_type));
+        return 0;
+}
+
+static int manager_arm_recheck(Manager *m) {
+        return sd_event_source_set_time_relative(m->recheck_timer, m->config.recheck_usec);
+}
+
+static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        manager_schedule_reconcile(m);
+        (void) manager_arm_recheck(m);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+/* ---- the reconcile line ------------------------------------------------------------------- */
+
+static Selection manager_compute_selection(Manager *m, NodeView *node) {
+        Source *s = m->source;
+        KsmConfig kc = {};
+        _cleanup_free_ char *old_error = TAKE_PTR(m->config_error);
+        Selection sel;
+        int r;
+
+        if (!s || !s->kubevirts_known || !s->node)
+                return SELECTION_HOLD;
+
+        r = ksm_config_from_kubevirts(s->kubevirts, s->n_kubevirts, &kc);
+        if (r < 0) {
+                (void) log_oom();
+                return SELECTION_HOLD;
+        }
+
+        switch (kc.state) {
+        case KSM_CONFIG_SELECTOR:
+                sel = selector_matches(kc.selector, node->labels) ? SELECTION_YES : SELECTION_NO;
+                break;
+        case KSM_CONFIG_AMBIGUOUS:
+                sel = SELECTION_HOLD;
+                break;
+        default:
+                sel = SELECTION_NO;
+        }
+        if (kc.error) {
+                m->config_error = strdup(kc.error);
+                /* Said once when it appears, not on every pass. */
+                if (!streq_ptr(old_error, kc.error))
+                        log_warning("%s", kc.error);
+        } else if (old_error)
+                log_info("KSM configuration is usable again.");
+
+        log_debug("KSM configuration: %s%s%s, selection: %s.", ksm_config_state_to_string(kc.state),
+                  kc.source ? " from " : "", strempty(kc.source), selection_to_string(sel));
+        ksm_config_done(&kc);
+        return sel;
+}
+
+static void manager_load_record(Manager *m) {
+        int r;
+
+        r = state_load(m->state_dir, &m->record);
+        if (r > 0)
+                m->record_state = RECORD_VALID;
+        else if (r == 0)
+                m->record_state = RECORD_NONE;
+        else {
+                if (m->record_state != RECORD_CORRUPT)
+                        log_warning_errno(r, "Ownership record %s/" STATE_FILE_NAME " is unreadable (%s), "
+                                          "falling back to the node annotation " KSM_ANNOTATION_MANAGED ".",
+                                          m->state_dir, r == -EBADMSG ? "corrupt or truncated" : strerror(-r));
+                m->record_state = RECORD_CORRUPT;
+                m->record = (Record) {};
+        }
+}
+
+static int manager_write_record(Manager *m, const Record *rec) {
+        int r;
+
+        r = state_save(m->state_dir, rec);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write ownership record to %s: %m", m->state_dir);
+        m->record = *rec;
+        m->record_state = RECORD_VALID;
+        return 0;
+}
+
+static int manager_write_attr(Manager *m, const char *attr, uint64_t value, char **errors) {
+        int r;
+
+        r = ksm_sysfs_write_u64(m->sysfs, attr, value);
+        if (r < 0) {
+                char *e = NULL;
+
+                log_error_errno(r, "Failed to write %" PRIu64 " to %s/%s: %m", value, m->config.sysfs_dir, attr);
+                if (asprintf(&e, "Failed to write %" PRIu64 " to %s/%s: %s", value, m->config.sysfs_dir, attr,
+                             strerror(-r)) >= 0) {
+                        free(*errors);
+                        *errors = e;
+                }
+        }
+        return r;
+}
+
+static int manager_apply_writes(Manager *m, const ReconcileDecision *d, char **errors) {
+        int r = 0;
+
+        /* Starting: set the rate first so ksmd never runs at a stale rate. Stopping: stop first,
+         * then put the old rate back. */
+        if (d->write_run && d->run == KSM_RUN_STOPPED) {
+                r = manager_write_attr(m, "run", d->run, errors);
+                if (r < 0)
+                        return r;
+        }
+        if (d->write_pages)
+                (void) manager_write_attr(m, "pages_to_scan", d->pages_to_scan, errors);
+        if (d->write_sleep)
+                (void) manager_write_attr(m, "sleep_millisecs", d->sleep_millisecs, errors);
+        if (d->write_run && d->run != KSM_RUN_STOPPED)
+                r = manager_write_attr(m, "run", d->run, errors);
+        return r;
+}
+
+static void manager_update_status(Manager *m) {
+        _cleanup_free_ char *s = NULL;
+        const char *what;
+
+        if (!m->snapshot.available)
+                what = "KSM not available in this kernel";
+        else if (m->snapshot.run == KSM_RUN_MERGING)
+                what = m->managed ? "KSM running (managed)" : "KSM running (not managed)";
+        else
+                what = m->managed ? "KSM stopped (managed)" : "KSM stopped";
+
+        if (asprintf(&s, "%s; node %s %s; source %s; saved %" PRIu64 " KiB",
+                     what, m->node_name,
+                     m->selection == SELECTION_YES ? "selected" :
+                     m->selection == SELECTION_NO ? "not selected" : "selection unknown",
+                     manager_connected(m) ? "connected" : "not connected",
+                     ksm_snapshot_saved_bytes(&m->snapshot, (uint64_t) sysconf(_SC_PAGESIZE)) / 1024) < 0)
+                return;
+
+        if (!streq_ptr(s, m->status)) {
+                (void) sd_notifyf(false, "STATUS=%s", s);
+                free(m->status);
+                m->status = TAKE_PTR(s);
+        }
+}
+
+static int manager_patch_node(Manager *m, const NodeView *node, const char *label, const char *annotation) {
+        _cleanup_(json_object_putp) json_object *patch = NULL;
+        int r;
+
+        r = node_build_patch(node, label, annotation, &patch);
+        if (r < 0)
+                return log_oom();
+        if (r == 0)
+                return 0;
+
+        log_info("Updating node %s: %s", m->node_name,
+                 json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        r = source_patch_node(m->source, patch);
+        if (r < 0)
+                return r;       /* logged by the source */
+        return 1;
+}
+
+static int manager_reconcile(Manager *m) {
+        _cleanup_free_ char *errors = NULL;
+        NodeView node = {};
+        ReconcileInput in = {};
+        ReconcileDecision d;
+        PolicyParams params;
+        MemInfo mi;
+        bool have_mi, have_node = false;
+        Tuning prev;
+        int r;
+
+        m->n_reconciles++;
+
+        if (!m->sysfs)
+                (void) manager_open_sysfs(m);
+        if (m->sysfs) {
+                r = ksm_sysfs_snapshot(m->sysfs, &m->snapshot);
+                if (r < 0)
+                        return log_oom();
+        } else
+                m->snapshot = (KsmSnapshot) {};
+
+        if (m->source && m->source->node) {
+                _cleanup_free_ char *reason = NULL;
+
+                r = node_view_from_json(m->source->node, &node, &reason);
+                if (r == -ENOMEM)
+                        return log_oom();
+                have_node = r >= 0;
+        }
+
+        m->selection = have_node ? manager_compute_selection(m, &node) : SELECTION_HOLD;
+        m->selected = m->selection == SELECTION_YES;
+        manager_load_record(m);
+
+        policy_params_from_config(&m->config, &params);
+        if (m->config.policy == POLICY_PRESSURE && have_node) {
+                _cleanup_strv_free_ char **msgs = NULL;
+
+                r = policy_apply_overrides(&params, node.annotations, &msgs);
+                if (r < 0)
+                        return log_oom();
+                for (char **i = msgs; i && *i; i++)
+                        log_warning("%s", *i);
+        }
+        r = meminfo_read(m->config.meminfo_file, &mi);
+        if (r < 0)
+                log_debug_errno(r, "Failed to read %s, assuming no memory pressure: %m", m->config.meminfo_file);
+        have_mi = r >= 0;
+
+        in = (ReconcileInput) {
+                .available = m->snapshot.available,
+                .selection = m->selection,
+                .run = m->snapshot.run,
+                .pages_to_scan = m->snapshot.pages_to_scan,
+                .sleep_millisecs = m->snapshot.sleep_millisecs,
+                .pages_locked = streq(m->snapshot.advisor_mode, "scan-time"),
+                .record_state = m->record_state,
+                .record = m->record,
+                .node_annotation = have_node ? node_view_annotation(&node, KSM_ANNOTATION_MANAGED) : NULL,
+        };
+
+        /* The policy steps from the rate in force when KSM runs under our management. */
+        prev = (Tuning) { .run = true, .pages_to_scan = in.pages_to_scan, .sleep_millisecs = in.sleep_millisecs };
+        policy_compute(m->config.policy, &params, have_mi ? &mi : NULL,
+                       m->record_state == RECORD_VALID && m->record.claimed && in.run == KSM_RUN_MERGING ? &prev : NULL,
+                       &in.want);
+
+        reconcile_decide(&in, &d);
+
+        if (d.action != KSM_ACTION_NONE)
+                log_action(d.action == KSM_ACTION_TUNE ? LOG_INFO : LOG_NOTICE, ksm_action_to_string(d.action), ksm_run_to_string(d.write_run ? d.run : in.run),
+                           "Node %s: %s.", m->node_name, d.reason);
+        else
+                log_debug("Node %s: %s.", m->node_name, d.reason);
+
+        if (d.record_write_before) {
+                r = manager_write_record(m, &d.new_record);
+                if (r < 0) {
+                        /* Without the record a crash could lose track of what we change: do not touch KSM. */
+                        manager_set_last_error(m, "Failed to write the ownership record; KSM left unchanged");
+                        goto finish;
+                }
+        }
+
+        if (m->sysfs && (d.write_run || d.write_pages || d.write_sleep)) {
+                r = manager_apply_writes(m, &d, &errors);
+                if (r < 0 && d.action == KSM_ACTION_RESTORE) {
+                        /* Still ours: keep the claim so the next pass tries again. */
+                        goto finish;
+                }
+        }
+
+        if (d.record_write_after)
+                (void) manager_write_record(m, &d.new_record);
+
+finish:
+        /* The label follows the truth, whatever we wrote. */
+        if (m->sysfs)
+                (void) ksm_sysfs_snapshot(m->sysfs, &m->snapshot);
+        m->managed = m->record_state == RECORD_VALID ? m->record.claimed : d.claimed;
+        m->last_reconcile_usec = now_usec(CLOCK_REALTIME);
+
+        if (have_node && m->selection != SELECTION_HOLD) {
+                const char *label = NULL, *annotation = NULL;
+
+                if (m->snapshot.available) {
+                        label = m->snapshot.run == KSM_RUN_MERGING ? "true" : "false";
+                        annotation = m->managed ? "true" : "false";
+                }
+                (void) manager_patch_node(m, &node, label, annotation);
+        }
+
+        if (errors)
+                manager_set_last_error(m, errors);
+        else if (m->config_error)
+                manager_set_last_error(m, m->config_error);
+        else if (m->source && m->source->error)
+                manager_set_last_error(m, m->source->error);
+        else
+                manager_set_last_error(m, NULL);
+
+        node_view_done(&node);
+        manager_update_status(m);
+        bus_manager_emit_changed(m);
+        return 0;
+}
+
+static int on_reconcile(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        r = manager_reconcile(m);
+        if (r == -ENOMEM)
+                return sd_event_exit(m->event, EXIT_FAILURE);
+        return 0;
+}
+
+/* ---- reload --------------------------------------------------------------------------------- */
+
+int manager_reload(Manager *m) {
+        _cleanup_free_ char *file = NULL, *msg = NULL;
+        Config c;
+        bool source_changed, sysfs_changed;
+        unsigned line = 0;
+        int r;
+
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=Reloading configuration...",
+                          now_usec(CLOCK_MONOTONIC));
+
+        r = config_init(&c);
+        if (r < 0)
+                return log_oom();
+        r = config_load(&c, m->config_path, true, NULL, NULL, &file, &line, &msg);
+        if (r >= 0)
+                r = config_verify(&c, &msg);
+        if (r < 0) {
+                _cleanup_free_ char *e = NULL;
+
+                if (line > 0)
+                        (void) asprintf(&e, "Invalid configuration, kept the old one: %s:%u: %s",
+                                        strna(file), line, strna(msg));
+                else
+                        (void) asprintf(&e, "Invalid configuration, kept the old one: %s: %s",
+                                        file ?: m->config_path, msg ?: strerror(-r));
+                log_warning("%s", strna(e));
+                manager_set_last_error(m, e);
+                config_done(&c);
+                free(m->status);
+                m->status = NULL;
+                manager_update_status(m);
+                (void) sd_notify(false, "READY=1");
+                return 0;
+        }
+
+        /* The node name and the state directory come from the environment at start and stay. */
+        source_changed = c.source_type != m->config.source_type ||
+                         !streq_ptr(c.kubevirt_file, m->config.kubevirt_file) ||
+                         !streq_ptr(c.node_file, m->config.node_file) ||
+                         !streq_ptr(c.kubeconfig, m->config.kubeconfig);
+        sysfs_changed = !streq_ptr(c.sysfs_dir, m->config.sysfs_dir);
+
+        config_move(&m->config, &c);
+        if (m->config.log_level >= 0)
+                log_set_max_level(m->config.log_level);
+
+        if (sysfs_changed)
+                (void) manager_open_sysfs(m);
+        if (source_changed) {
+                r = manager_start_source(m);
+                if (r < 0)
+                        manager_set_last_error(m, "Failed to restart the source after reload");
+        }
+        (void) manager_arm_recheck(m);
+
+        log_info("Configuration reloaded from %s (policy %s).", m->config_path,
+                 policy_kind_to_string(m->config.policy));
+        manager_schedule_reconcile(m);
+        bus_manager_emit_changed(m);
+        (void) sd_notify(false, "READY=1");
+        return 1;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        int r;
+
+        r = manager_reload(userdata);
+        if (r == -ENOMEM)
+                return sd_event_exit(sd_event_source_get_event(s), EXIT_FAILURE);
+        return 0;
+}
+
+/* ---- unmerge -------------------------------------------------------------------------------- */
+
+static int on_unmerge_done(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = TAKE_PTR(m->unmerge_message);
+        int r = 0;
+
+        m->unmerge_child = sd_event_source_disable_unref(m->unmerge_child);
+        m->unmerge_pid = 0;
+
+        if (si->si_code != CLD_EXITED || si->si_status != 0) {
+                r = si->si_code == CLD_EXITED ? -si->si_status : -EIO;
+                log_error_errno(r, "Unmerging failed: %m");
+        } else
+                log_action(LOG_NOTICE, "unmerge", "unmerging", "Unmerged all KSM pages on node %s.", m->node_name);
+
+        /* Back to where we were: a KSM that ran (ours or not) runs again; reconcile decides the rest. */
+        if (m->unmerge_run_before == KSM_RUN_MERGING && m->sysfs) {
+                int k = ksm_sysfs_write_u64(m->sysfs, "run", KSM_RUN_MERGING);
+                if (k < 0)
+                        log_error_errno(k, "Failed to switch KSM back on after unmerging: %m");
+        }
+        manager_schedule_reconcile(m);
+
+        if (msg) {
+                if (r < 0)
+                        (void) sd_bus_reply_method_errorf(msg, KSM_BUS_ERROR_IO, "Failed to unmerge: %s", strerror(-r));
+                else
+                        (void) sd_bus_reply_method_return(msg, NULL);
+        }
+        return 0;
+}
+
+int manager_start_unmerge(Manager *m, sd_bus_message *msg) {
+        uint64_t run = 0;
+        pid_t pid;
+        int r;
+
+        if (m->unmerge_pid > 0)
+                return -EBUSY;
+        if (!m->sysfs)
+                return -ENOENT;
+
+        r = ksm_sysfs_read_u64(m->sysfs, "run", &run);
+        if (r < 0)
+                return r;
+
+        /* Writing 2 blocks until every merged page is copied back, seconds on a large host:
+         * do it in a child, never in the event loop. */
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                sigset_t ss;
+
+                sigemptyset(&ss);
+                (void) sigprocmask(SIG_SETMASK, &ss, NULL);
+                r = ksm_sysfs_write_u64(m->sysfs, "run", KSM_RUN_UNMERGING);
+                _exit(r < 0 ? (-r > 255 ? 255 : -r) : 0);
+        }
+
+        r = sd_event_add_child(m->event, &m->unmerge_child, pid, WEXITED, on_unmerge_done, m);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+        (void) sd_event_source_set_description(m->unmerge_child, "unmerge");
+        m->unmerge_pid = pid;
+        m->unmerge_run_before = (KsmRun) run;
+        m->unmerge_message = sd_bus_message_ref(msg);
+        return 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------ */
+
+static int manager_setup_loop(Manager *m) {
+        int r;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate event loop: %m");
+
+        r = sd_event_set_signal_exit(m->event, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up SIGTERM/SIGINT handling: %m");
+
+        r = sd_event_add_signal(m->event, &m->sighup_source, SIGHUP | SD_EVENT_SIGNAL_PROCMASK, on_sighup, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up SIGHUP handling: %m");
+        (void) sd_event_source_set_description(m->sighup_source, "sighup");
+
+        (void) sd_event_set_watchdog(m->event, true);
+
+        r = sd_event_add_defer(m->event, &m->reconcile_source, on_reconcile, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add reconcile event source: %m");
+        (void) sd_event_source_set_description(m->reconcile_source, "reconcile");
+        (void) sd_event_source_set_enabled(m->reconcile_source, SD_EVENT_OFF);
+
+        r = sd_event_add_time_relative(m->event, &m->recheck_timer, CLOCK_BOOTTIME, m->config.recheck_usec,
+                                       USEC_PER_SEC / 10, on_recheck, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add recheck timer: %m");
+        (void) sd_event_source_set_description(m->recheck_timer, "recheck");
+        return 0;
+}
+
+static char *default_node_name(void) {
+        const char *e = getenv("NODE_NAME");
+        char host[256] = {};
+
+        if (e && *e)
+                return strdup(e);
+        if (gethostname(host, sizeof(host) - 1) < 0)
+                return strdup("localhost");
+        return strdup(host);
+}
+
+int manager_new(Config *config, const char *config_path, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        const char *sd;
+        int r;
+
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return log_oom();
+        m->record_state = RECORD_NONE;
+        m->selection = SELECTION_HOLD;
+        r = config_init(&m->config);
+        if (r < 0)
+                return log_oom();
+        config_move(&m->config, config);
+
+        m->config_path = strdup(config_path);
+        m->node_name = m->config.node_name ? strdup(m->config.node_name) : default_node_name();
+
+        /* StateDirectory= in the config wins; else systemd's $STATE_DIRECTORY (first entry). */
+        sd = getenv("STATE_DIRECTORY");
+        if (m->config.state_dir)
+                m->state_dir = strdup(m->config.state_dir);
+        else if (sd && *sd)
+                m->state_dir = strndup(sd, strcspn(sd, ":"));
+        else
+                m->state_dir = strdup(CONF_DEFAULT_STATE_DIR);
+        if (!m->config_path || !m->node_name || !m->state_dir)
+                return log_oom();
+
+        if (!node_name_is_valid(m->node_name))
+                log_warning("Node name '%s' is not a valid Kubernetes node name.", m->node_name);
+        log_set_node(m->node_name);
+        if (m->config.log_level >= 0)
+                log_set_max_level(m->config.log_level);
+
+        r = manager_setup_loop(m);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int manager_start(Manager *m) {
+        int r;
+
+        r = manager_open_sysfs(m);
+        if (r < 0)
+                return r;
+
+        manager_load_record(m);
+        log_info("Ownership record: %s%s.",
+                 m->record_state == RECORD_VALID ? "valid" : m->record_state == RECORD_NONE ? "none" : "corrupt",
+                 m->record_state == RECORD_VALID && m->record.claimed ? ", KSM managed by this daemon" : "");
+
+        r = sd_bus_open_system_with_description(&m->bus, "kubevirt-ksmd");
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        r = bus_manager_add_object(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register object " KSM_BUS_PATH ": %m");
+        r = sd_bus_request_name(m->bus, KSM_BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire bus name " KSM_BUS_NAME ": %m");
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach bus to event loop: %m");
+
+        r = manager_start_source(m);
+        if (r < 0)
+                return r;
+
+        r = udev_memory_new(m->event, on_memory_hotplug, m, &m->udev_memory);
+        if (r < 0)
+                log_warning_errno(r, "Failed to watch memory hotplug, ignoring: %m");
+
+        manager_schedule_reconcile(m);
+
+        log_info("Started on node %s: source %s, policy %s, KSM directory %s, state in %s.",
+                 m->node_name, source_type_to_string(m->config.source_type),
+                 policy_kind_to_string(m->config.policy), m->config.sysfs_dir, m->state_dir);
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Started on node %s", m->node_name);
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down, leaving KSM as it is");
+        log_info("Stopping; KSM is left as it is and the ownership record is kept.");
+        return r;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+
+        if (m->unmerge_pid > 0) {
+                /* Let a running unmerge finish: killing it mid-way is harmless but pointless. */
+                (void) waitpid(m->unmerge_pid, NULL, 0);
+        }
+        sd_event_source_disable_unref(m->unmerge_child);
+        sd_bus_message_unref(m->unmerge_message);
+
+        m->source = source_free(m->source);
+        udev_memory_free(m->udev_memory);
+        sd_event_source_disable_unref(m->reconcile_source);
+        sd_event_source_disable_unref(m->recheck_timer);
+        sd_event_source_disable_unref(m->sighup_source);
+        sd_bus_slot_unref(m->object_slot);
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_unref(m->event);
+        ksm_sysfs_free(m->sysfs);
+
+        config_done(&m->config);
+        free(m->config_path);
+        free(m->node_name);
+        free(m->state_dir);
+        free(m->last_error);
+        free(m->config_error);
+        free(m->status);
+        free(m->published.last_error);
+        free(m);
+        return NULL;
+}

@@ -1,0 +1,92 @@
+/* manager.h — the one Manager: configuration, event loop, inputs, and the reconcile line. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "conf.h"
+#include "ksm-sysfs.h"
+#include "reconcile.h"
+#include "source.h"
+#include "udev-memory.h"
+
+typedef struct Manager {
+        Config config;
+        char *config_path;
+        char *node_name;
+        char *state_dir;
+
+        sd_event *event;
+        sd_bus *bus;
+        sd_bus_slot *object_slot;
+        sd_event_source *reconcile_source;      /* defer, ONESHOT when something changed */
+        sd_event_source *recheck_timer;         /* drift detection every RecheckSec */
+        sd_event_source *sighup_source;
+
+        Source *source;
+        KsmSysfs *sysfs;                        /* NULL: the kernel has no KSM (or SysfsDir missing) */
+        UdevMemory *udev_memory;
+
+        /* What the last reconcile saw and did; the bus properties are read from here. */
+        KsmSnapshot snapshot;
+        Selection selection;
+        bool selected;
+        bool managed;
+        RecordState record_state;
+        Record record;
+        uint64_t last_reconcile_usec;           /* CLOCK_REALTIME */
+        uint64_t n_reconciles;
+        char *last_error;
+        char *config_error;                     /* the selector/config problem, if any */
+        char *status;
+
+        /* Unmerge() runs the blocking write of 2 to "run" in a child process. */
+        pid_t unmerge_pid;
+        sd_event_source *unmerge_child;
+        sd_bus_message *unmerge_message;
+        KsmRun unmerge_run_before;
+
+        /* The values last announced on the bus, to emit PropertiesChanged only for changes. */
+        struct {
+                bool valid;
+                bool available, running, selected, managed, connected;
+                PolicyKind policy;
+                uint32_t pages_to_scan, sleep_millisecs;
+                uint64_t last_reconcile_usec;
+                char *last_error;
+        } published;
+} Manager;
+
+/* Creates the manager from a loaded configuration (moved into it). 0 or -errno (logged). */
+int manager_new(Config *config, const char *config_path, Manager **ret);
+Manager *manager_free(Manager *m);
+static inline void manager_freep(Manager **m) {
+        if (*m)
+                manager_free(*m);
+}
+
+/* Connects the bus, opens sysfs, starts the source, schedules the first reconcile, and sends
+ * READY=1 once the bus name is owned and the record was loaded. 0 or -errno (logged). */
+int manager_start(Manager *m);
+
+/* Runs the event loop until SIGTERM/SIGINT. Returns the exit code of the loop. */
+int manager_run(Manager *m);
+
+/* Every input only schedules: a burst of inputs produces one reconcile. */
+void manager_schedule_reconcile(Manager *m);
+
+/* Re-reads the configuration; on error keeps the old one, sets LastError and returns the
+ * documented outcome 0 (kept) / 1 (applied), or -ENOMEM. */
+int manager_reload(Manager *m);
+
+/* Starts an unmerge (write 2 to run in a child), replying to msg when done. 0 or -errno. */
+int manager_start_unmerge(Manager *m, sd_bus_message *msg);
+
+/* Sets LastError (NULL clears) and emits the change. */
+void manager_set_last_error(Manager *m, const char *error);
+
+/* The effective values behind the bus properties. */
+bool manager_connected(const Manager *m);

@@ -1,0 +1,435 @@
+/* source-file.c — [Source] Type=file: inotify on two JSON files, atomic write-back of the Node. */
+#include <assert.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kube-objects.h"
+#include "log.h"
+#include "macro.h"
+#include "source-file.h"
+
+#define JSON_FILE_MAX_BYTES (16U * 1024U * 1024U)
+
+typedef struct FileSource {
+        char *kubevirt_file, *node_file;
+        char *kubevirt_dir, *node_dir;
+        const char *kubevirt_base, *node_base;
+        int inotify_fd;
+        int kubevirt_wd, node_wd;
+        sd_event_source *inotify_source;
+        sd_event_source *reload_source;         /* defer: several events, one reload */
+        bool reload_kubevirt, reload_node;
+        bool kubevirt_ok, node_ok;
+} FileSource;
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+
+int source_file_read_json(const char *path, json_object **ret, char **reterr_reason) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        enum json_tokener_error err;
+        json_tokener *tok;
+        json_object *obj;
+        struct stat st;
+        size_t len = 0, offset;
+
+        fd = open(path, O_RDONLY|O_CLOEXEC|O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADMSG;
+        if ((uint64_t) st.st_size > JSON_FILE_MAX_BYTES) {
+                if (reterr_reason)
+                        (void) asprintf(reterr_reason, "file larger than %u bytes", JSON_FILE_MAX_BYTES);
+                return -EFBIG;
+        }
+
+        buf = malloc((size_t) st.st_size + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n = read(fd, buf + len, (size_t) st.st_size - len);
+                if (n < 0)
+                        return -errno;
+                if (n == 0 || len + (size_t) n == (size_t) st.st_size) {
+                        len += (size_t) n;
+                        break;
+                }
+                len += (size_t) n;
+        }
+        buf[len] = 0;
+
+        tok = json_tokener_new();
+        if (!tok)
+                return -ENOMEM;
+        obj = json_tokener_parse_ex(tok, buf, (int) len);
+        err = json_tokener_get_error(tok);
+        offset = json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+
+        if (!obj || err != json_tokener_success) {
+                if (reterr_reason) {
+                        if (len == 0)
+                                *reterr_reason = strdup("empty file");
+                        else
+                                (void) asprintf(reterr_reason, "invalid JSON: %s at byte %zu",
+                                                err == json_tokener_continue ? "unexpected end of data"
+                                                                             : json_tokener_error_desc(err),
+                                                offset);
+                }
+                if (obj)
+                        json_object_put(obj);
+                return -EBADMSG;
+        }
+
+        /* Trailing whitespace is fine, anything else after the value is not. */
+        for (size_t i = offset; i < len; i++)
+                if (!strchr(" \t\r\n", buf[i])) {
+                        if (reterr_reason)
+                                (void) asprintf(reterr_reason, "invalid JSON: unexpected data at byte %zu", i);
+                        json_object_put(obj);
+                        return -EBADMSG;
+                }
+
+        *ret = obj;
+        return 0;
+}
+
+int source_file_write_json(const char *path, json_object *obj) {
+        _cleanup_free_ char *dir = NULL, *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
+        const char *text;
+        mode_t mode = 0644;
+        struct stat st;
+        size_t len, done = 0;
+        int r;
+
+        text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!text)
+                return -ENOMEM;
+        len = strlen(text);
+
+        if (stat(path, &st) >= 0)
+                mode = st.st_mode & 07777;
+
+        dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        dfd = open(dirname(dir), O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+
+        if (asprintf(&tmp, "%s.ksmd-%d.tmp", path, (int) getpid()) < 0)
+                return -ENOMEM;
+        fd = open(tmp, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC|O_NOFOLLOW, mode);
+        if (fd < 0)
+                return -errno;
+        (void) fchmod(fd, mode);
+
+        while (done < len) {
+                ssize_t n = write(fd, text + done, len - done);
+                if (n < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                done += (size_t) n;
+        }
+        if (write(fd, "\n", 1) != 1) {
+                r = -EIO;
+                goto fail;
+        }
+        if (fsync(fd) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (rename(tmp, path) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        (void) fsync(dfd);
+        return 0;
+
+fail:
+        (void) unlink(tmp);
+        return r;
+}
+
+static FileSource *file_source(Source *s) {
+        return s->data;
+}
+
+static void file_source_update_connected(Source *s) {
+        FileSource *f = file_source(s);
+
+        s->connected = f->inotify_fd >= 0 && f->kubevirt_ok && f->node_ok;
+}
+
+static void file_source_load_kubevirt(Source *s) {
+        FileSource *f = file_source(s);
+        _cleanup_(json_object_putp) json_object *doc = NULL;
+        _cleanup_free_ char *reason = NULL, *err = NULL;
+        json_object **crs = NULL;
+        size_t n = 0;
+        int r;
+
+        r = source_file_read_json(f->kubevirt_file, &doc, &reason);
+        if (r == -ENOENT) {
+                /* No file, no KubeVirt CR: nothing is selected. */
+                log_info("KubeVirt file %s does not exist: no KubeVirt CR.", f->kubevirt_file);
+                source_set_kubevirts(s, NULL, 0);
+                f->kubevirt_ok = true;
+                (void) source_set_error(s, NULL);
+                return;
+        }
+        if (r >= 0) {
+                r = kubevirts_from_document(doc, &crs, &n, &reason);
+                if (r == -ENOMEM) {
+                        (void) log_oom();
+                        return;
+                }
+        }
+        if (r < 0) {
+                if (asprintf(&err, "Failed to read KubeVirt file %s: %s", f->kubevirt_file,
+                             reason ?: strerror(-r)) < 0)
+                        return;
+                log_warning("%s; keeping the last good view.", err);
+                (void) source_set_error(s, err);
+                f->kubevirt_ok = false;
+                return;
+        }
+
+        log_debug("Read %zu KubeVirt CR(s) from %s.", n, f->kubevirt_file);
+        source_set_kubevirts(s, crs, n);
+        f->kubevirt_ok = true;
+        if (f->node_ok)
+                (void) source_set_error(s, NULL);
+}
+
+static void file_source_load_node(Source *s) {
+        FileSource *f = file_source(s);
+        _cleanup_(json_object_putp) json_object *doc = NULL;
+        _cleanup_free_ char *reason = NULL, *err = NULL;
+        NodeView v = {};
+        int r;
+
+        r = source_file_read_json(f->node_file, &doc, &reason);
+        if (r >= 0) {
+                r = node_view_from_json(doc, &v, &reason);
+                if (r == -ENOMEM) {
+                        (void) log_oom();
+                        return;
+                }
+        }
+        if (r < 0) {
+                if (asprintf(&err, "Failed to read Node file %s: %s", f->node_file,
+                             reason ?: strerror(-r)) < 0)
+                        return;
+                log_warning("%s; keeping the last good view.", err);
+                (void) source_set_error(s, err);
+                f->node_ok = false;
+                return;
+        }
+
+        if (!streq(v.name, s->node_name))
+                log_notice("Node file %s describes node '%s', not '%s'; using it anyway.",
+                           f->node_file, v.name, s->node_name);
+        node_view_done(&v);
+
+        source_set_node(s, doc);
+        f->node_ok = true;
+        if (f->kubevirt_ok)
+                (void) source_set_error(s, NULL);
+}
+
+static int on_reload(sd_event_source *es, void *userdata) {
+        Source *s = userdata;
+        FileSource *f = file_source(s);
+
+        if (f->reload_kubevirt)
+                file_source_load_kubevirt(s);
+        if (f->reload_node)
+                file_source_load_node(s);
+        f->reload_kubevirt = f->reload_node = false;
+
+        file_source_update_connected(s);
+        source_notify(s);
+        return 0;
+}
+
+static int on_inotify(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        Source *s = userdata;
+        FileSource *f = file_source(s);
+        union {
+                struct inotify_event ev;
+                uint8_t raw[4096];
+        } buf;
+        ssize_t n;
+
+        n = read(fd, &buf, sizeof(buf));
+        if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                        return 0;
+                return log_error_errno(errno, "Failed to read inotify events: %m");
+        }
+
+        for (uint8_t *p = buf.raw; p < buf.raw + n; ) {
+                struct inotify_event *e = (struct inotify_event *) p;
+
+                if (e->mask & IN_Q_OVERFLOW)
+                        f->reload_kubevirt = f->reload_node = true;
+                else if (e->len > 0) {
+                        if (e->wd == f->kubevirt_wd && streq(e->name, f->kubevirt_base))
+                                f->reload_kubevirt = true;
+                        if (e->wd == f->node_wd && streq(e->name, f->node_base))
+                                f->reload_node = true;
+                }
+                p += sizeof(struct inotify_event) + e->len;
+        }
+
+        if (f->reload_kubevirt || f->reload_node)
+                (void) sd_event_source_set_enabled(f->reload_source, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* Watching the directories, not the files, catches editors that write a new file and rename
+ * it over the old one, and files that appear later. */
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ONLYDIR)
+
+static int file_source_start(Source *s) {
+        FileSource *f = file_source(s);
+        int r;
+
+        f->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (f->inotify_fd < 0)
+                return log_error_errno(errno, "Failed to create inotify instance: %m");
+
+        f->kubevirt_wd = inotify_add_watch(f->inotify_fd, f->kubevirt_dir, WATCH_MASK);
+        if (f->kubevirt_wd < 0)
+                return log_error_errno(errno, "Failed to watch directory %s: %m", f->kubevirt_dir);
+        f->node_wd = inotify_add_watch(f->inotify_fd, f->node_dir, WATCH_MASK);
+        if (f->node_wd < 0)
+                return log_error_errno(errno, "Failed to watch directory %s: %m", f->node_dir);
+
+        r = sd_event_add_io(s->event, &f->inotify_source, f->inotify_fd, EPOLLIN, on_inotify, s);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add inotify event source: %m");
+        (void) sd_event_source_set_description(f->inotify_source, "file-source-inotify");
+
+        r = sd_event_add_defer(s->event, &f->reload_source, on_reload, s);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add reload event source: %m");
+        (void) sd_event_source_set_description(f->reload_source, "file-source-reload");
+        (void) sd_event_source_set_enabled(f->reload_source, SD_EVENT_OFF);
+
+        file_source_load_kubevirt(s);
+        file_source_load_node(s);
+        file_source_update_connected(s);
+        log_info("Watching KubeVirt file %s and Node file %s.", f->kubevirt_file, f->node_file);
+        return 0;
+}
+
+static int file_source_patch_node(Source *s, json_object *patch) {
+        FileSource *f = file_source(s);
+        _cleanup_(json_object_putp) json_object *cur = NULL, *patched = NULL;
+        _cleanup_free_ char *reason = NULL;
+        int r;
+
+        /* Patch what is on disk now, not our cached copy, so that concurrent edits of other keys
+         * survive. If the file does not parse, leave it alone: someone is editing it. */
+        r = source_file_read_json(f->node_file, &cur, &reason);
+        if (r < 0)
+                return log_warning_errno(r, "Not updating Node file %s, it cannot be read (%s).",
+                                         f->node_file, reason ?: strerror(-r));
+
+        r = json_merge_patch(cur, patch, &patched);
+        if (r < 0)
+                return log_oom();
+
+        r = source_file_write_json(f->node_file, patched);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write Node file %s: %m", f->node_file);
+
+        log_debug("Patched Node file %s with %s", f->node_file,
+                  json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        source_set_node(s, patched);
+        return 0;
+}
+
+static void file_source_done(Source *s) {
+        FileSource *f = file_source(s);
+
+        if (!f)
+                return;
+        sd_event_source_disable_unref(f->inotify_source);
+        sd_event_source_disable_unref(f->reload_source);
+        if (f->inotify_fd >= 0)
+                (void) close(f->inotify_fd);
+        free(f->kubevirt_file);
+        free(f->node_file);
+        free(f->kubevirt_dir);
+        free(f->node_dir);
+        free(f);
+        s->data = NULL;
+}
+
+static const SourceVTable file_source_vtable = {
+        .type = "file",
+        .start = file_source_start,
+        .patch_node = file_source_patch_node,
+        .done = file_source_done,
+};
+
+static int split_path(const char *path, char **ret_dir, const char **ret_base) {
+        const char *slash = strrchr(path, '/');
+
+        if (!slash || slash[1] == 0)
+                return -EINVAL;
+        *ret_dir = slash == path ? strdup("/") : strndup(path, (size_t) (slash - path));
+        if (!*ret_dir)
+                return -ENOMEM;
+        *ret_base = slash + 1;
+        return 0;
+}
+
+int source_file_new(sd_event *e, const char *node_name, const char *kubevirt_file, const char *node_file,
+                    SourceChangedFn cb, void *userdata, Source **ret) {
+        _cleanup_(source_freep) Source *s = NULL;
+        FileSource *f;
+        int r;
+
+        assert(kubevirt_file && node_file && ret);
+
+        r = source_new(&file_source_vtable, e, node_name, cb, userdata, &s);
+        if (r < 0)
+                return r;
+
+        f = calloc(1, sizeof(FileSource));
+        if (!f)
+                return -ENOMEM;
+        s->data = f;
+        f->inotify_fd = -EBADF;
+        f->kubevirt_wd = f->node_wd = -1;
+
+        f->kubevirt_file = strdup(kubevirt_file);
+        f->node_file = strdup(node_file);
+        if (!f->kubevirt_file || !f->node_file)
+                return -ENOMEM;
+        r = split_path(f->kubevirt_file, &f->kubevirt_dir, &f->kubevirt_base);
+        if (r < 0)
+                return r;
+        r = split_path(f->node_file, &f->node_dir, &f->node_base);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}

@@ -1,0 +1,17 @@
+/* source-file.h — [Source] Type=file: a KubeVirt CR and a Node object in local JSON files. */
+#pragma once
+
+#include "source.h"
+
+/* Creates the source; source_start() adds the inotify watch and reads both files.
+ * kubevirt_file and node_file must be absolute. 0 or -errno. */
+int source_file_new(sd_event *e, const char *node_name, const char *kubevirt_file, const char *node_file,
+                    SourceChangedFn cb, void *userdata, Source **ret);
+
+/* Reads and parses a JSON file of at most 16 MiB. 0, -ENOENT, -EBADMSG (not JSON; *reterr_reason
+ * says where) or -errno. Exposed for the tests. */
+int source_file_read_json(const char *path, json_object **ret, char **reterr_reason);
+
+/* Writes obj to path atomically (temporary file in the same directory, fsync, rename, fsync of
+ * the directory), keeping the old file's mode. 0 or -errno. */
+int source_file_write_json(const char *path, json_object *obj);

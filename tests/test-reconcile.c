@@ -1,0 +1,304 @@
+/* test-reconcile.c — table tests of reconcile_decide(), and the seeds' three-node story. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "macro.h"
+#include "reconcile.h"
+
+#define WANT_ON { .run = true, .pages_to_scan = 100, .sleep_millisecs = 50 }
+#define WANT_OFF { .run = false, .pages_to_scan = 64, .sleep_millisecs = 50 }
+#define OURS(p, s) { .claimed = true, .have_saved = true, .saved_pages_to_scan = (p), .saved_sleep_millisecs = (s) }
+#define NOT_OURS { .claimed = false }
+
+typedef struct Case {
+        const char *name;
+        ReconcileInput in;
+        KsmAction action;
+        int write_run;                  /* -1: no write, else the value */
+        int64_t write_pages;            /* -1: no write */
+        int64_t write_sleep;            /* -1: no write */
+        bool claimed_after;
+        int record_write;               /* 0 none, 1 before, 2 after */
+        const char *label;
+        const char *annotation;
+} Case;
+
+static const Case cases[] = {
+        { "no KSM in kernel: nothing, no label or annotation",
+          { .available = false, .selection = SELECTION_YES, .want = WANT_ON },
+          KSM_ACTION_NONE, -1, -1, -1, false, 0, NULL, NULL },
+        { "selected, off, no record: start and claim, saving old tuning first",
+          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
+            .sleep_millisecs = 20, .record_state = RECORD_NONE, .want = WANT_ON },
+          KSM_ACTION_START, 1, -1, 50, true, 1, "true", "true" },
+        { "selected, off after unmerge (run=2): start and claim",
+          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_UNMERGING, .pages_to_scan = 300,
+            .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_ON },
+          KSM_ACTION_START, 1, 100, 50, true, 1, "true", "true" },
+        { "selected, switched on by someone else: leave it, do not claim",
+          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+            .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_ON },
+          KSM_ACTION_NONE, -1, -1, -1, false, 0, "true", "false" },
+        { "selected, ours, running at wanted rate: nothing",
+          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+            .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON },
+          KSM_ACTION_NONE, -1, -1, -1, true, 0, "true", "true" },
+        { "selected, ours, rate differs: tune",
+          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 400,
+            .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON },
+          KSM_ACTION_TUNE, -1, 100, -1, true, 0, "true", "true" },
+        { "selected, ours, advisor locks pages_to_scan: never written",
+          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 400,
+            .sleep_millisecs = 50, .pages_locked = true, .record_state = RECORD_VALID, .record = OURS(100, 20),
+            .want = WANT_ON },
+          KSM_ACTION_NONE, -1, -1, -1, true, 0, "true", "true" },
+        { "selected, ours, switched off by hand (drift): switch back on",
+          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
+            .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON },
+          KSM_ACTION_START, 1, -1, -1, true, 0, "true", "true" },
+        { "selected, ours, policy wants it off: stop, restore, release",
+          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 64,
+            .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_OFF },
+          KSM_ACTION_RESTORE, 0, 100, 20, false, 2, "false", "false" },
+        { "selected, not ours, off, policy wants it off: nothing",
+          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
+            .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_OFF },
+          KSM_ACTION_NONE, -1, -1, -1, false, 0, "false", "false" },
+        { "deselected, ours: stop and restore tuning",
+          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+            .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(1000, 20), .want = WANT_ON },
+          KSM_ACTION_RESTORE, 0, 1000, 20, false, 2, "false", "false" },
+        { "deselected, ours but already off: restore tuning only",
+          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
+            .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON },
+          KSM_ACTION_RESTORE, -1, -1, 20, false, 2, "false", "false" },
+        { "deselected, not ours, running: touch nothing, label true",
+          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+            .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_ON },
+          KSM_ACTION_NONE, -1, -1, -1, false, 0, "true", "false" },
+        { "deselected, not ours, off: nothing",
+          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
+            .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_ON },
+          KSM_ACTION_NONE, -1, -1, -1, false, 0, "false", "false" },
+        { "hold, ours, running: nothing, no record write",
+          { .available = true, .selection = SELECTION_HOLD, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+            .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON },
+          KSM_ACTION_NONE, -1, -1, -1, true, 0, "true", "true" },
+        { "hold, no record: nothing, record not written before the annotation is known",
+          { .available = true, .selection = SELECTION_HOLD, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
+            .sleep_millisecs = 20, .record_state = RECORD_NONE, .want = WANT_ON },
+          KSM_ACTION_NONE, -1, -1, -1, false, 0, "false", "false" },
+        { "corrupt record, annotation true, deselected: stop, tuning unknown so untouched",
+          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+            .sleep_millisecs = 50, .record_state = RECORD_CORRUPT, .node_annotation = "true", .want = WANT_ON },
+          KSM_ACTION_RESTORE, 0, -1, -1, false, 2, "false", "false" },
+        { "corrupt record, annotation false, deselected: never switch off KSM it cannot prove it switched on",
+          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+            .sleep_millisecs = 50, .record_state = RECORD_CORRUPT, .node_annotation = "false", .want = WANT_ON },
+          KSM_ACTION_NONE, -1, -1, -1, false, 2, "true", "false" },
+        { "corrupt record, no annotation, deselected: leave KSM on, repair the record",
+          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+            .sleep_millisecs = 50, .record_state = RECORD_CORRUPT, .want = WANT_ON },
+          KSM_ACTION_NONE, -1, -1, -1, false, 2, "true", "false" },
+        { "corrupt record, annotation true, selected and running: keep ownership, repair the record",
+          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+            .sleep_millisecs = 50, .record_state = RECORD_CORRUPT, .node_annotation = "true", .want = WANT_ON },
+          KSM_ACTION_NONE, -1, -1, -1, true, 2, "true", "true" },
+        { "no record (state lost), annotation true, deselected: the annotation proves ownership",
+          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+            .sleep_millisecs = 50, .record_state = RECORD_NONE, .node_annotation = "true", .want = WANT_ON },
+          KSM_ACTION_RESTORE, 0, -1, -1, false, 2, "false", "false" },
+        { "valid record wins over a stale annotation",
+          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+            .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = NOT_OURS, .node_annotation = "true",
+            .want = WANT_ON },
+          KSM_ACTION_NONE, -1, -1, -1, false, 0, "true", "false" },
+};
+
+static void check_case(const Case *c, const ReconcileDecision *d) {
+        int record_write = d->record_write_before ? 1 : d->record_write_after ? 2 : 0;
+
+        if (d->action != c->action)
+                fail_msg("%s: action %s, expected %s", c->name, ksm_action_to_string(d->action),
+                         ksm_action_to_string(c->action));
+        if ((d->write_run ? (int) d->run : -1) != c->write_run)
+                fail_msg("%s: run write %d, expected %d", c->name, d->write_run ? (int) d->run : -1, c->write_run);
+        if ((d->write_pages ? (int64_t) d->pages_to_scan : -1) != c->write_pages)
+                fail_msg("%s: pages write %lld, expected %lld", c->name,
+                         (long long) (d->write_pages ? (int64_t) d->pages_to_scan : -1), (long long) c->write_pages);
+        if ((d->write_sleep ? (int64_t) d->sleep_millisecs : -1) != c->write_sleep)
+                fail_msg("%s: sleep write %lld, expected %lld", c->name,
+                         (long long) (d->write_sleep ? (int64_t) d->sleep_millisecs : -1), (long long) c->write_sleep);
+        if (d->new_record.claimed != c->claimed_after)
+                fail_msg("%s: claimed after %d, expected %d", c->name, d->new_record.claimed, c->claimed_after);
+        if (record_write != c->record_write)
+                fail_msg("%s: record write %d, expected %d", c->name, record_write, c->record_write);
+        if (!streq_ptr(d->label, c->label))
+                fail_msg("%s: label %s, expected %s", c->name, strna(d->label), strna(c->label));
+        if (!streq_ptr(d->annotation, c->annotation))
+                fail_msg("%s: annotation %s, expected %s", c->name, strna(d->annotation), strna(c->annotation));
+        if (!d->reason)
+                fail_msg("%s: no reason", c->name);
+}
+
+static void test_decide_table(void **state) {
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                ReconcileDecision d;
+
+                reconcile_decide(&cases[i].in, &d);
+                check_case(&cases[i], &d);
+        }
+}
+
+static void test_start_saves_tuning_before_write(void **state) {
+        ReconcileInput in = {
+                .available = true, .selection = SELECTION_YES, .run = KSM_RUN_STOPPED,
+                .pages_to_scan = 777, .sleep_millisecs = 33, .want = WANT_ON,
+        };
+        ReconcileDecision d;
+
+        reconcile_decide(&in, &d);
+        assert_true(d.record_write_before);
+        assert_false(d.record_write_after);
+        assert_true(d.new_record.have_saved);
+        assert_int_equal(d.new_record.saved_pages_to_scan, 777);
+        assert_int_equal(d.new_record.saved_sleep_millisecs, 33);
+}
+
+/* One simulated node: what sysfs holds and what the daemon persisted. */
+typedef struct Node {
+        const char *name;
+        KsmRun run;
+        uint32_t pages, sleep;
+        RecordState record_state;
+        Record record;
+        const char *annotation;
+        const char *label;
+} Node;
+
+static void step(Node *n, Selection sel) {
+        ReconcileInput in = {
+                .available = true, .selection = sel, .run = n->run,
+                .pages_to_scan = n->pages, .sleep_millisecs = n->sleep,
+                .record_state = n->record_state, .record = n->record,
+                .node_annotation = n->annotation, .want = WANT_ON,
+        };
+        ReconcileDecision d;
+
+        reconcile_decide(&in, &d);
+        if (d.record_write_before || d.record_write_after) {
+                n->record_state = RECORD_VALID;
+                n->record = d.new_record;
+        }
+        if (d.write_pages)
+                n->pages = d.pages_to_scan;
+        if (d.write_sleep)
+                n->sleep = d.sleep_millisecs;
+        if (d.write_run)
+                n->run = d.run;
+        n->annotation = d.annotation;
+        n->label = d.label;
+}
+
+/* The seeds' scenario: node01 has KSM switched on externally; the CR selects node02 and
+ * node03; then ksmConfiguration is removed. Only node02 and node03 go back off, with their
+ * scan settings restored; node01 keeps running. */
+static void test_seeds_three_nodes(void **state) {
+        Node nodes[] = {
+                { "node01", KSM_RUN_MERGING, 100, 20, RECORD_NONE },
+                { "node02", KSM_RUN_STOPPED, 100, 20, RECORD_NONE },
+                { "node03", KSM_RUN_STOPPED, 222, 30, RECORD_NONE },
+        };
+
+        /* 1. No ksmConfiguration yet. */
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++)
+                step(&nodes[i], SELECTION_NO);
+        assert_int_equal(nodes[0].run, KSM_RUN_MERGING);
+        assert_string_equal(nodes[0].label, "true");
+        assert_string_equal(nodes[0].annotation, "false");
+        assert_int_equal(nodes[1].run, KSM_RUN_STOPPED);
+        assert_string_equal(nodes[1].label, "false");
+
+        /* 2. Selector In [node02, node03]. */
+        step(&nodes[0], SELECTION_NO);
+        step(&nodes[1], SELECTION_YES);
+        step(&nodes[2], SELECTION_YES);
+        assert_int_equal(nodes[0].run, KSM_RUN_MERGING);
+        assert_string_equal(nodes[0].annotation, "false");
+        for (size_t i = 1; i < 3; i++) {
+                assert_int_equal(nodes[i].run, KSM_RUN_MERGING);
+                assert_string_equal(nodes[i].label, "true");
+                assert_string_equal(nodes[i].annotation, "true");
+                assert_int_equal(nodes[i].sleep, 50);
+        }
+
+        /* A second pass changes nothing (idempotent). */
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                Node before = nodes[i];
+                step(&nodes[i], i == 0 ? SELECTION_NO : SELECTION_YES);
+                assert_int_equal(before.run, nodes[i].run);
+                assert_int_equal(before.sleep, nodes[i].sleep);
+        }
+
+        /* 3. ksmConfiguration removed. */
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++)
+                step(&nodes[i], SELECTION_NO);
+        assert_int_equal(nodes[0].run, KSM_RUN_MERGING);
+        assert_string_equal(nodes[0].label, "true");
+        assert_int_equal(nodes[1].run, KSM_RUN_STOPPED);
+        assert_int_equal(nodes[1].pages, 100);
+        assert_int_equal(nodes[1].sleep, 20);
+        assert_string_equal(nodes[1].annotation, "false");
+        assert_string_equal(nodes[1].label, "false");
+        assert_int_equal(nodes[2].run, KSM_RUN_STOPPED);
+        assert_int_equal(nodes[2].pages, 222);
+        assert_int_equal(nodes[2].sleep, 30);
+        assert_string_equal(nodes[2].label, "false");
+}
+
+/* A crash between the record write and the sysfs write: the next start finishes the job. */
+static void test_crash_between_record_and_sysfs(void **state) {
+        Node n = { "node02", KSM_RUN_STOPPED, 100, 20, RECORD_NONE };
+        ReconcileInput in = {
+                .available = true, .selection = SELECTION_YES, .run = n.run, .pages_to_scan = n.pages,
+                .sleep_millisecs = n.sleep, .record_state = RECORD_NONE, .want = WANT_ON,
+        };
+        ReconcileDecision d;
+
+        reconcile_decide(&in, &d);
+        assert_true(d.record_write_before);
+        /* Persisted, then crashed: sysfs untouched. */
+        n.record_state = RECORD_VALID;
+        n.record = d.new_record;
+
+        /* Restart while deselected: the claim is honoured, saved tuning restored, nothing left on. */
+        step(&n, SELECTION_NO);
+        assert_int_equal(n.run, KSM_RUN_STOPPED);
+        assert_int_equal(n.pages, 100);
+        assert_int_equal(n.sleep, 20);
+        assert_false(n.record.claimed);
+}
+
+static void test_strings(void **state) {
+        for (int a = 0; a < _KSM_ACTION_MAX; a++)
+                assert_non_null(ksm_action_to_string(a));
+        assert_null(ksm_action_to_string(_KSM_ACTION_MAX));
+        assert_null(ksm_action_to_string(_KSM_ACTION_INVALID));
+        for (int s = 0; s < _SELECTION_MAX; s++)
+                assert_non_null(selection_to_string(s));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_decide_table),
+                cmocka_unit_test(test_start_saves_tuning_before_write),
+                cmocka_unit_test(test_seeds_three_nodes),
+                cmocka_unit_test(test_crash_between_record_and_sysfs),
+                cmocka_unit_test(test_strings),
+        };
+
+        return cmocka_run_group_tests_name("reconcile", tests, NULL, NULL);
+}
