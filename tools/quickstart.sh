@@ -1,0 +1,140 @@
+#!/bin/bash
+# quickstart.sh — installs what the build needs on Debian 12, builds, and then either shows the
+# daemon working on a scratch KSM directory ("demo") or runs every test suite ("check").
+#   bash tools/quickstart.sh demo     build and watch it switch (scratch) KSM on and off
+#   bash tools/quickstart.sh check    build, then make check: plain, ASan+UBSan, valgrind
+#   bash tools/quickstart.sh deps     only install the packages
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+top=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+# Everything the build and the tests need, on a bare Debian 12 with nothing but apt.
+PACKAGES=(
+        build-essential autoconf automake libtool pkg-config
+        libsystemd-dev libcurl4-openssl-dev libjson-c-dev libudev-dev libyaml-dev libcmocka-dev
+        dbus-daemon dbus-bin systemd util-linux procps python3 valgrind ca-certificates
+)
+
+deps() {
+        local missing=()
+        for p in "${PACKAGES[@]}"; do
+                dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+        done
+        [ ${#missing[@]} -eq 0 ] && return 0
+        echo "==> Installing: ${missing[*]}"
+        if [ "$(id -u)" -ne 0 ]; then
+                echo "Run as root (apt-get install is needed for: ${missing[*]})." >&2
+                exit 1
+        fi
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+        echo "==> Building in $top"
+        [ -x configure ] && [ configure -nt configure.ac ] && [ -f Makefile.in ] && [ Makefile.in -nt Makefile.am ] \
+                || autoreconf -fi >/dev/null
+        [ -f Makefile ] && [ Makefile -nt configure ] || ./configure -q --sysconfdir=/etc --localstatedir=/var
+        make -s -j"$jobs"
+}
+
+# sum_results LOG...: prints "N passed, N failed" from automake test-suite.log headers.
+sum_results() {
+        local pass=0 fail=0 skip=0 f v
+        for f in "$@"; do
+                [ -f "$f" ] || { fail=$((fail + 1)); continue; }
+                v=$(awk '/^# PASS:/ {print $3}' "$f"); pass=$((pass + ${v:-0}))
+                v=$(awk '/^# SKIP:/ {print $3}' "$f"); skip=$((skip + ${v:-0}))
+                for k in FAIL XPASS ERROR; do
+                        v=$(awk -v k="# $k:" 'index($0, k) == 1 {print $3}' "$f"); fail=$((fail + ${v:-0}))
+                done
+        done
+        echo "$pass passed, $fail failed, $skip skipped"
+        [ "$fail" -eq 0 ]
+}
+
+check() {
+        local logs=() rc=0
+
+        echo "==> make check (plain build)"
+        make -s -j"$jobs" check >/dev/null 2>&1 || rc=1
+        cp test-suite.log /tmp/ksmd-check-plain.log 2>/dev/null || true
+        logs+=(/tmp/ksmd-check-plain.log)
+        grep -E '^(# |FAIL|ERROR)' test-suite.log | head -20 || true
+
+        echo "==> make check under AddressSanitizer + UndefinedBehaviorSanitizer"
+        mkdir -p build-asan
+        (cd build-asan && { [ -f Makefile ] || ../configure -q --enable-sanitizers; } \
+                && make -s -j"$jobs" >/dev/null && make -s -j"$jobs" check >/dev/null 2>&1) || rc=1
+        logs+=(build-asan/test-suite.log)
+        grep -E '^(# |FAIL|ERROR)' build-asan/test-suite.log 2>/dev/null | head -20 || true
+
+        echo "==> integration tests with the daemon under valgrind"
+        make -s check-valgrind >/dev/null 2>&1 || rc=1
+        cp test-suite.log /tmp/ksmd-check-valgrind.log 2>/dev/null || true
+        logs+=(/tmp/ksmd-check-valgrind.log)
+        grep -E '^(# |FAIL|ERROR)' test-suite.log | head -20 || true
+
+        for f in $(grep -l -E '^(not ok|# (FAIL|ERROR): [1-9])' tests/*.log tests/integration/*.log build-asan/tests/*.log build-asan/tests/integration/*.log 2>/dev/null); do
+                echo "---- $f"; grep -E -B2 -A20 '^not ok' "$f" | head -60
+        done
+        sum_results "${logs[@]}" || rc=1
+        return $rc
+}
+
+demo() {
+        local d bus_pid ksmd_pid
+        d=$(mktemp -d /tmp/ksmd-demo.XXXXXX)
+        trap 'kill $ksmd_pid $bus_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$d"' EXIT
+
+        echo "==> Demo in $d: a private system bus, a scratch copy of the KSM directory"
+        mkdir -p "$d/ksm" "$d/etc"
+        if [ -r /sys/kernel/mm/ksm/run ]; then
+                for f in /sys/kernel/mm/ksm/*; do cat "$f" > "$d/ksm/$(basename "$f")" 2>/dev/null || true; done
+        else
+                cp tests/fixtures/ksm-6.18/* "$d/ksm/"
+        fi
+        echo 0 > "$d/ksm/run"
+
+        cat > "$d/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN" "https://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>system</type><listen>unix:path=$d/bus.sock</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow user="*"/><allow own="*"/><allow send_destination="*"/><allow receive_sender="*"/></policy></busconfig>
+CONF
+        dbus-daemon --config-file="$d/bus.conf" --nofork --nopidfile >/dev/null 2>&1 &
+        bus_pid=$!
+        export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$d/bus.sock" STATE_DIRECTORY="$d/state" NODE_NAME=node01
+
+        echo '{"apiVersion":"kubevirt.io/v1","kind":"KubeVirt","metadata":{"name":"kubevirt","namespace":"kubevirt"},"spec":{"configuration":{}}}' > "$d/etc/kubevirt.json"
+        echo '{"apiVersion":"v1","kind":"Node","metadata":{"name":"node01","labels":{"kubernetes.io/hostname":"node01"}}}' > "$d/etc/node.json"
+        printf '[Source]\nType=file\nKubeVirtFile=%s\nNodeFile=%s\n[KSM]\nSysfsDir=%s\n' \
+                "$d/etc/kubevirt.json" "$d/etc/node.json" "$d/ksm" > "$d/kubevirt-ksmd.conf"
+
+        for _ in $(seq 50); do [ -S "$d/bus.sock" ] && break; sleep 0.1; done
+        ./kubevirt-ksmd --config "$d/kubevirt-ksmd.conf" 2> >(sed 's/^/    daemon: /' >&2) &
+        ksmd_pid=$!
+        for _ in $(seq 50); do ./kubevirt-ksmctl status >/dev/null 2>&1 && break; sleep 0.1; done
+
+        echo; echo "==> No ksmConfiguration in the KubeVirt CR: KSM stays off"
+        sleep 0.5; ./kubevirt-ksmctl status
+        echo; echo "==> Selecting this node: nodeLabelSelector matchExpressions hostname In [node01]"
+        echo '{"apiVersion":"kubevirt.io/v1","kind":"KubeVirt","metadata":{"name":"kubevirt","namespace":"kubevirt"},"spec":{"configuration":{"ksmConfiguration":{"nodeLabelSelector":{"matchExpressions":[{"key":"kubernetes.io/hostname","operator":"In","values":["node01"]}]}}}}}' > "$d/etc/kubevirt.json.new"
+        mv "$d/etc/kubevirt.json.new" "$d/etc/kubevirt.json"
+        sleep 1; ./kubevirt-ksmctl status
+        echo; echo "==> The Node object now carries:"; grep -E 'ksm-(enabled|handler-managed)' "$d/etc/node.json"
+        echo; echo "==> Removing ksmConfiguration: KSM off again, scan settings restored"
+        echo '{"apiVersion":"kubevirt.io/v1","kind":"KubeVirt","metadata":{"name":"kubevirt","namespace":"kubevirt"},"spec":{"configuration":{}}}' > "$d/etc/kubevirt.json.new"
+        mv "$d/etc/kubevirt.json.new" "$d/etc/kubevirt.json"
+        sleep 1; ./kubevirt-ksmctl status | sed -n '1,9p'
+        echo; echo "==> Done. Install with 'make install' and run 'systemctl enable --now kubevirt-ksmd'."
+}
+
+case "${1:-demo}" in
+deps) deps ;;
+demo) deps; build; demo ;;
+check) deps; build; check ;;
+*) echo "usage: $0 demo|check|deps" >&2; exit 2 ;;
+esac
