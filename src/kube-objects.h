@@ -35,7 +35,10 @@ const char *ksm_config_state_to_string(KsmConfigState s);
 
 /* Splits a parsed document into KubeVirt objects: a single object of kind KubeVirt, or a list
  * (kind ending in "List", or any object with an "items" array). *ret is a new array of new
- * references. 0 or -EINVAL (not a KubeVirt or a list of them; *reterr_reason says why) or -ENOMEM. */
+ * references (NULL when *ret_n is 0: an empty list). An object without kind but with metadata or
+ * spec is taken as a KubeVirt (hand-written files); list items may lack kind, but one that has it
+ * must say KubeVirt. 0 or -EINVAL (not a KubeVirt or a list of them; *reterr_reason says why) or
+ * -ENOMEM. */
 int kubevirts_from_document(json_object *doc, json_object ***ret, size_t *ret_n, char **reterr_reason);
 void kubevirts_free(json_object **crs, size_t n);
 
@@ -46,8 +49,9 @@ typedef struct NodeView {
         json_object *annotations;       /* new reference to metadata.annotations, NULL if absent */
 } NodeView;
 
-/* Builds a view of a Node object. 0 or -EINVAL (not an object with metadata.name; *reterr_reason)
- * or -ENOMEM. */
+/* Builds a view of a Node object. Absent or null labels/annotations give NULL. 0, or -EINVAL (not
+ * an object with a non-empty string metadata.name, or labels/annotations present but not objects;
+ * *reterr_reason says why; *ret untouched), or -ENOMEM. */
 int node_view_from_json(json_object *node, NodeView *ret, char **reterr_reason);
 void node_view_done(NodeView *v);
 

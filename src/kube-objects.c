@@ -1,0 +1,636 @@
+/* kube-objects.c — pure json-c views of the KubeVirt CR and the Node, and the minimal merge patch. */
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "kube-objects.h"
+#include "macro.h"
+#include "selector.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+
+/* How many CR names an "ambiguous" message lists before it says "...". */
+#define AMBIGUOUS_NAMES_MAX 8U
+
+static const char *const ksm_config_state_table[_KSM_CONFIG_STATE_MAX] = {
+        [KSM_CONFIG_NO_CR] = "no-cr",
+        [KSM_CONFIG_ABSENT] = "absent",
+        [KSM_CONFIG_SELECTOR] = "selector",
+        [KSM_CONFIG_INVALID] = "invalid",
+        [KSM_CONFIG_AMBIGUOUS] = "ambiguous",
+};
+
+const char *ksm_config_state_to_string(KsmConfigState s) {
+        if ((int) s < 0 || s >= _KSM_CONFIG_STATE_MAX)
+                return NULL;
+        return ksm_config_state_table[s];
+}
+
+/* A newly allocated formatted string, or NULL on ENOMEM. */
+static char *_printf_(1, 2) strdup_printf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(NULL, 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return NULL;
+
+        s = malloc((size_t) n + 1);
+        if (!s)
+                return NULL;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(s, (size_t) n + 1, fmt, ap);
+        va_end(ap);
+        return s;
+}
+
+/* Sets *reterr (when non-NULL) and returns -EINVAL, or -ENOMEM. */
+static int _printf_(2, 3) fail(char **reterr, const char *fmt, ...) {
+        va_list ap;
+        char *msg;
+        int n;
+
+        if (!reterr)
+                return -EINVAL;
+
+        va_start(ap, fmt);
+        n = vsnprintf(NULL, 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return -ENOMEM;
+
+        msg = malloc((size_t) n + 1);
+        if (!msg)
+                return -ENOMEM;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(msg, (size_t) n + 1, fmt, ap);
+        va_end(ap);
+
+        free(*reterr);
+        *reterr = msg;
+        return -EINVAL;
+}
+
+/* Appends s to the malloc'd string *p (which may be NULL). 0 or -ENOMEM. */
+static int strextend(char **p, const char *s) {
+        size_t a = *p ? strlen(*p) : 0, b = strlen(s);
+        char *n;
+
+        n = realloc(*p, a + b + 1);
+        if (!n)
+                return -ENOMEM;
+        memcpy(n + a, s, b + 1);
+        *p = n;
+        return 0;
+}
+
+static const char *type_name(json_object *o) {
+        return json_type_to_name(json_object_get_type(o));
+}
+
+/* A member of an object, or NULL when o is not an object, lacks key, or holds a JSON null
+ * there: for Kubernetes objects all three mean "unset". */
+static json_object *member(json_object *o, const char *key) {
+        json_object *v = NULL;
+
+        if (json_object_get_type(o) != json_type_object)
+                return NULL;
+        (void) json_object_object_get_ex(o, key, &v);
+        return v;
+}
+
+static const char *member_string(json_object *o, const char *key) {
+        json_object *v = member(o, key);
+
+        if (json_object_get_type(v) != json_type_string)
+                return NULL;
+        return json_object_get_string(v);
+}
+
+/* "NAMESPACE/NAME" (or "NAME" for an object without a namespace) of an object, with control
+ * characters replaced so a hand-written file cannot forge journal lines. *ret = NULL when the
+ * object has no name. 0 or -ENOMEM. */
+static int object_identity(json_object *o, char **ret) {
+        json_object *md = member(o, "metadata");
+        const char *ns = member_string(md, "namespace"), *name = member_string(md, "name");
+        char *s;
+
+        if (!name || !*name) {
+                *ret = NULL;
+                return 0;
+        }
+
+        s = ns && *ns ? strdup_printf("%s/%s", ns, name) : strdup(name);
+        if (!s)
+                return -ENOMEM;
+        for (char *p = s; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        *p = '?';
+
+        *ret = s;
+        return 0;
+}
+
+void ksm_config_done(KsmConfig *c) {
+        if (!c)
+                return;
+
+        selector_free(c->selector);
+        free(c->source);
+        free(c->error);
+        *c = (KsmConfig) {};
+}
+
+static int ambiguous_error(json_object *const *crs, size_t n, char **ret) {
+        _cleanup_free_ char *s = NULL;
+        char head[64];
+        int r;
+
+        (void) snprintf(head, sizeof(head), "%zu KubeVirt resources found (", n);
+        r = strextend(&s, head);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *id = NULL;
+
+                if (i > 0) {
+                        r = strextend(&s, ", ");
+                        if (r < 0)
+                                return r;
+                }
+                if (i >= AMBIGUOUS_NAMES_MAX) {
+                        r = strextend(&s, "...");
+                        if (r < 0)
+                                return r;
+                        break;
+                }
+
+                r = object_identity(crs[i], &id);
+                if (r < 0)
+                        return r;
+                r = strextend(&s, id ?: "(unnamed)");
+                if (r < 0)
+                        return r;
+        }
+
+        r = strextend(&s, "); refusing to choose");
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* Follows spec.configuration.ksmConfiguration.nodeLabelSelector. Returns 1 and *ret_nls (a
+ * borrowed reference, never NULL) when a selector is set, 0 when any step is absent or null,
+ * -EINVAL (with *reterr) when a step is not an object — the API server's schema forbids that,
+ * so only a hand-written file can get here — or -ENOMEM. */
+static int find_node_label_selector(json_object *cr, json_object **ret_nls, char **reterr) {
+        static const char *const path[] = { "spec", "configuration", "ksmConfiguration" };
+        json_object *o = cr, *nls;
+
+        for (size_t i = 0; i < ELEMENTSOF(path); i++) {
+                o = member(o, path[i]);
+                if (!o)
+                        return 0;
+                if (json_object_get_type(o) != json_type_object) {
+                        static const char *const names[] = {
+                                "spec", "spec.configuration", "spec.configuration.ksmConfiguration",
+                        };
+
+                        return fail(reterr, "%s must be an object, not %s", names[i], type_name(o));
+                }
+        }
+
+        nls = member(o, "nodeLabelSelector");
+        if (!nls)
+                return 0;
+
+        *ret_nls = nls;
+        return 1;
+}
+
+int ksm_config_from_kubevirts(json_object *const *crs, size_t n, KsmConfig *ret) {
+        _cleanup_(selector_freep) LabelSelector *sel = NULL;
+        _cleanup_free_ char *source = NULL, *reason = NULL, *error = NULL;
+        json_object *cr, *nls = NULL;
+        KsmConfigState state;
+        int r;
+
+        assert(ret);
+        assert(crs || n == 0);
+
+        *ret = (KsmConfig) { .state = KSM_CONFIG_NO_CR };
+
+        if (n == 0)
+                return 0;
+
+        if (n > 1) {
+                /* virt-operator only ever honours one KubeVirt CR; guessing which one an admin
+                 * meant could switch KSM off under running VMs, so change nothing. */
+                r = ambiguous_error(crs, n, &error);
+                if (r < 0)
+                        return r;
+                *ret = (KsmConfig) {
+                        .state = KSM_CONFIG_AMBIGUOUS,
+                        .error = TAKE_PTR(error),
+                };
+                return 0;
+        }
+
+        cr = crs[0];
+        if (json_object_get_type(cr) != json_type_object) {
+                error = strdup_printf("KubeVirt resource must be an object, not %s", type_name(cr));
+                if (!error)
+                        return -ENOMEM;
+                *ret = (KsmConfig) {
+                        .state = KSM_CONFIG_INVALID,
+                        .error = TAKE_PTR(error),
+                };
+                return 0;
+        }
+
+        r = object_identity(cr, &source);
+        if (r < 0)
+                return r;
+
+        r = find_node_label_selector(cr, &nls, &reason);
+        if (r == -EINVAL) {
+                state = KSM_CONFIG_INVALID;
+                error = strdup_printf("KubeVirt %s: %s", source ?: "(unnamed)", reason);
+                if (!error)
+                        return -ENOMEM;
+        } else if (r < 0)
+                return r;
+        else if (r == 0)
+                state = KSM_CONFIG_ABSENT;
+        else {
+                r = selector_from_json(nls, &sel, &reason);
+                if (r == -EINVAL) {
+                        state = KSM_CONFIG_INVALID;
+                        error = strdup_printf("KubeVirt %s: invalid nodeLabelSelector: %s",
+                                              source ?: "(unnamed)", reason);
+                        if (!error)
+                                return -ENOMEM;
+                } else if (r < 0)
+                        return r;
+                else
+                        state = KSM_CONFIG_SELECTOR;
+        }
+
+        *ret = (KsmConfig) {
+                .state = state,
+                .selector = TAKE_PTR(sel),
+                .source = TAKE_PTR(source),
+                .error = TAKE_PTR(error),
+        };
+        return 0;
+}
+
+void kubevirts_free(json_object **crs, size_t n) {
+        if (!crs)
+                return;
+
+        for (size_t i = 0; i < n; i++)
+                json_object_put(crs[i]);
+        free(crs);
+}
+
+static bool string_endswith(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+
+        return a >= b && streq(s + a - b, suffix);
+}
+
+/* The kind, JSON-quoted, for an error message. The string belongs to o. */
+static const char *quoted(json_object *o) {
+        return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+static int kubevirts_from_list(json_object *items, json_object ***ret, size_t *ret_n, char **reterr) {
+        json_object **crs;
+        size_t n;
+
+        n = items ? json_object_array_length(items) : 0;
+        if (n == 0) {
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                json_object *item = json_object_array_get_idx(items, i), *kind;
+
+                if (json_object_get_type(item) != json_type_object)
+                        return fail(reterr, "items[%zu]: must be an object, not %s", i, type_name(item));
+
+                /* The API server leaves kind out of the items of a typed list; accept that. */
+                kind = member(item, "kind");
+                if (kind && json_object_get_type(kind) != json_type_string)
+                        return fail(reterr, "items[%zu]: kind must be a string, not %s", i, type_name(kind));
+                if (kind && !streq(json_object_get_string(kind), "KubeVirt"))
+                        return fail(reterr, "items[%zu]: kind %s is not KubeVirt", i, quoted(kind));
+        }
+
+        crs = calloc(n, sizeof(json_object *));
+        if (!crs)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                crs[i] = json_object_get(json_object_array_get_idx(items, i));
+
+        *ret = crs;
+        *ret_n = n;
+        return 0;
+}
+
+int kubevirts_from_document(json_object *doc, json_object ***ret, size_t *ret_n, char **reterr_reason) {
+        json_object *kind, *items;
+        const char *k = NULL;
+
+        assert(ret);
+        assert(ret_n);
+
+        if (json_object_get_type(doc) != json_type_object)
+                return fail(reterr_reason, "document must be a JSON object, not %s", type_name(doc));
+
+        kind = member(doc, "kind");
+        if (kind) {
+                if (json_object_get_type(kind) != json_type_string)
+                        return fail(reterr_reason, "kind must be a string, not %s", type_name(kind));
+                k = json_object_get_string(kind);
+        }
+
+        items = member(doc, "items");
+
+        if (!(k && streq(k, "KubeVirt")) && (items || (k && string_endswith(k, "List")))) {
+                /* KubeVirtList from a LIST call, or a generic "List" from kubectl get -o json.
+                 * "items": null is how Go encodes an empty list. */
+                if (items && json_object_get_type(items) != json_type_array)
+                        return fail(reterr_reason, "items must be an array, not %s", type_name(items));
+                return kubevirts_from_list(items, ret, ret_n, reterr_reason);
+        }
+
+        if (k && !streq(k, "KubeVirt"))
+                return fail(reterr_reason, "document is of kind %s, not KubeVirt or a list of KubeVirts",
+                            quoted(kind));
+
+        /* Lenient on purpose: a hand-written KubeVirtFile= often holds just metadata and spec,
+         * without apiVersion and kind. An object with neither is more likely the wrong file. */
+        if (!k && !member(doc, "spec") && !member(doc, "metadata"))
+                return fail(reterr_reason, "document is neither a KubeVirt nor a list of KubeVirts "
+                            "(it has no kind, metadata, spec or items)");
+
+        *ret = calloc(1, sizeof(json_object *));
+        if (!*ret)
+                return -ENOMEM;
+        (*ret)[0] = json_object_get(doc);
+        *ret_n = 1;
+        return 0;
+}
+
+void node_view_done(NodeView *v) {
+        if (!v)
+                return;
+
+        free(v->name);
+        free(v->resource_version);
+        json_object_put(v->labels);
+        json_object_put(v->annotations);
+        *v = (NodeView) {};
+}
+
+/* metadata.labels and metadata.annotations: absent or null is "none". Anything but an object is
+ * rejected rather than treated as none: the API server never sends that, and in a hand-written
+ * NodeFile= our merge patch would otherwise silently replace the operator's (broken) value. */
+static int node_map(json_object *md, const char *field, json_object **ret, char **reterr) {
+        json_object *m = member(md, field);
+
+        if (m && json_object_get_type(m) != json_type_object)
+                return fail(reterr, "metadata.%s must be an object, not %s", field, type_name(m));
+
+        *ret = json_object_get(m);
+        return 0;
+}
+
+int node_view_from_json(json_object *node, NodeView *ret, char **reterr_reason) {
+        _cleanup_(node_view_done) NodeView v = {};
+        json_object *md, *name;
+        const char *rv;
+        int r;
+
+        assert(ret);
+
+        if (json_object_get_type(node) != json_type_object)
+                return fail(reterr_reason, "Node must be an object, not %s", type_name(node));
+
+        md = member(node, "metadata");
+        if (!md)
+                return fail(reterr_reason, "Node has no metadata");
+        if (json_object_get_type(md) != json_type_object)
+                return fail(reterr_reason, "metadata must be an object, not %s", type_name(md));
+
+        name = member(md, "name");
+        if (!name)
+                return fail(reterr_reason, "metadata.name is missing");
+        if (json_object_get_type(name) != json_type_string)
+                return fail(reterr_reason, "metadata.name must be a string, not %s", type_name(name));
+        if (json_object_get_string_len(name) == 0)
+                return fail(reterr_reason, "metadata.name must not be empty");
+
+        v.name = strdup(json_object_get_string(name));
+        if (!v.name)
+                return -ENOMEM;
+
+        /* Optional: a file source has none. A non-string one is ignored, never sent back. */
+        rv = member_string(md, "resourceVersion");
+        if (rv) {
+                v.resource_version = strdup(rv);
+                if (!v.resource_version)
+                        return -ENOMEM;
+        }
+
+        r = node_map(md, "labels", &v.labels, reterr_reason);
+        if (r < 0)
+                return r;
+        r = node_map(md, "annotations", &v.annotations, reterr_reason);
+        if (r < 0)
+                return r;
+
+        *ret = v;
+        v = (NodeView) {};
+        return 0;
+}
+
+const char *node_view_label(const NodeView *v, const char *key) {
+        return v ? member_string(v->labels, key) : NULL;
+}
+
+const char *node_view_annotation(const NodeView *v, const char *key) {
+        return v ? member_string(v->annotations, key) : NULL;
+}
+
+/* Adds key to *patch_map (created on demand) when the node's map cur disagrees with want.
+ * A present non-string value (only possible in a hand-written file) counts as different. */
+static int patch_key(json_object *cur, const char *key, const char *want, json_object **patch_map) {
+        json_object *have = member(cur, key), *v = NULL;
+
+        if (want) {
+                if (json_object_get_type(have) == json_type_string && streq(json_object_get_string(have), want))
+                        return 0;
+                v = json_object_new_string(want);
+                if (!v)
+                        return -ENOMEM;
+        } else if (!have)
+                return 0;
+
+        if (!*patch_map) {
+                *patch_map = json_object_new_object();
+                if (!*patch_map) {
+                        json_object_put(v);
+                        return -ENOMEM;
+                }
+        }
+
+        /* v == NULL adds a JSON null: in a merge patch, "delete this key". */
+        if (json_object_object_add(*patch_map, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int node_build_patch(const NodeView *cur, const char *want_label, const char *want_annotation,
+                     json_object **ret_patch) {
+        _cleanup_(json_object_putp) json_object *labels = NULL, *annotations = NULL, *md = NULL, *patch = NULL;
+        int r;
+
+        assert(ret_patch);
+
+        /* cur == NULL is a node that carries nothing yet. */
+        r = patch_key(cur ? cur->labels : NULL, KSM_LABEL_ENABLED, want_label, &labels);
+        if (r < 0)
+                return r;
+        r = patch_key(cur ? cur->annotations : NULL, KSM_ANNOTATION_MANAGED, want_annotation, &annotations);
+        if (r < 0)
+                return r;
+
+        if (!labels && !annotations) {
+                *ret_patch = NULL;
+                return 0;
+        }
+
+        md = json_object_new_object();
+        patch = json_object_new_object();
+        if (!md || !patch)
+                return -ENOMEM;
+
+        if (labels) {
+                if (json_object_object_add(md, "labels", labels) < 0)
+                        return -ENOMEM;
+                labels = NULL;  /* owned by md now */
+        }
+        if (annotations) {
+                if (json_object_object_add(md, "annotations", annotations) < 0)
+                        return -ENOMEM;
+                annotations = NULL;
+        }
+        if (json_object_object_add(patch, "metadata", md) < 0)
+                return -ENOMEM;
+        md = NULL;
+
+        *ret_patch = TAKE_PTR(patch);
+        return 1;
+}
+
+/* A deep copy of src; a JSON null (NULL) copies to NULL. 0 or -ENOMEM. */
+static int deep_copy(json_object *src, json_object **ret) {
+        json_object *dst = NULL;
+
+        if (!src) {
+                *ret = NULL;
+                return 0;
+        }
+        if (json_object_deep_copy(src, &dst, NULL) < 0)
+                return -ENOMEM;
+
+        *ret = dst;
+        return 0;
+}
+
+/* Adds value (consumed, may be NULL) under key. 0 or -ENOMEM. */
+static int object_add_consume(json_object *o, const char *key, json_object *value) {
+        if (json_object_object_add(o, key, value) < 0) {
+                json_object_put(value);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int json_merge_patch(json_object *target, json_object *patch, json_object **ret) {
+        _cleanup_(json_object_putp) json_object *result = NULL;
+        int r;
+
+        assert(ret);
+
+        /* RFC 7386 section 2, MergePatch(Target, Patch). Each node of the result is copied
+         * exactly once, and target's keys keep their order (the file source writes the Node
+         * back, and a stable order keeps its diffs small). */
+        if (json_object_get_type(patch) != json_type_object)
+                return deep_copy(patch, ret);
+
+        result = json_object_new_object();
+        if (!result)
+                return -ENOMEM;
+
+        /* A target that is not an object is replaced by {}. */
+        if (json_object_get_type(target) == json_type_object) {
+                json_object_object_foreach(target, key, tval) {
+                        json_object *pval, *merged = NULL;
+
+                        if (json_object_object_get_ex(patch, key, &pval)) {
+                                if (!pval)
+                                        continue;       /* null: remove */
+                                r = json_merge_patch(tval, pval, &merged);
+                        } else
+                                r = deep_copy(tval, &merged);
+                        if (r < 0)
+                                return r;
+
+                        r = object_add_consume(result, key, merged);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        json_object_object_foreach(patch, pkey, pval) {
+                json_object *merged = NULL;
+
+                if (!pval)
+                        continue;       /* null for a key target lacks: nothing to remove */
+                if (json_object_get_type(target) == json_type_object &&
+                    json_object_object_get_ex(target, pkey, NULL))
+                        continue;       /* merged above, in target's order */
+
+                r = json_merge_patch(NULL, pval, &merged);
+                if (r < 0)
+                        return r;
+
+                r = object_add_consume(result, pkey, merged);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(result);
+        return 0;
+}

@@ -1,0 +1,207 @@
+/* test-util.c — table tests of the strict parsers in util.c, hostile inputs included. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <syslog.h>
+#include <cmocka.h>
+
+#include "macro.h"
+#include "util.h"
+
+static void test_safe_atou64(void **state) {
+        static const struct {
+                const char *in;
+                int r;
+                uint64_t v;
+        } cases[] = {
+                { "0", 0, 0 },
+                { "100\n", 0, 100 },
+                { "  42  ", 0, 42 },
+                { "18446744073709551615", 0, UINT64_MAX },
+                { "18446744073709551616", -ERANGE, 0 },
+                { "-1", -EINVAL, 0 },
+                { "+1", -EINVAL, 0 },
+                { "", -EINVAL, 0 },
+                { "   ", -EINVAL, 0 },
+                { "12abc", -EINVAL, 0 },
+                { "0x10", -EINVAL, 0 },
+                { "1 2", -EINVAL, 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint64_t v = 0;
+                int r = safe_atou64(cases[i].in, &v);
+
+                if (r != cases[i].r || (r == 0 && v != cases[i].v))
+                        fail_msg("safe_atou64(\"%s\") = %d/%llu, expected %d/%llu", cases[i].in, r,
+                                 (unsigned long long) v, cases[i].r, (unsigned long long) cases[i].v);
+        }
+        assert_int_equal(safe_atou64(NULL, NULL), -EINVAL);
+}
+
+static void test_safe_atou32_atoi64(void **state) {
+        uint32_t u;
+        int64_t i;
+
+        assert_int_equal(safe_atou32("4294967295", &u), 0);
+        assert_int_equal(u, UINT32_MAX);
+        assert_int_equal(safe_atou32("4294967296", &u), -ERANGE);
+        assert_int_equal(safe_atoi64("-50", &i), 0);
+        assert_int_equal(i, -50);
+        assert_int_equal(safe_atoi64("+7\n", &i), 0);
+        assert_int_equal(i, 7);
+        assert_int_equal(safe_atoi64("--5", &i), -EINVAL);
+        assert_int_equal(safe_atoi64("-9223372036854775809", &i), -ERANGE);
+        assert_int_equal(safe_atoi64("-4096", &i), 0);
+        assert_int_equal(i, -4096);
+}
+
+static void test_safe_atod(void **state) {
+        static const struct {
+                const char *in;
+                int r;
+                double v;
+        } cases[] = {
+                { "0.2", 0, 0.2 },
+                { "1.0", 0, 1.0 },
+                { "20", 0, 20 },
+                { ".5", 0, 0.5 },
+                { "5.", 0, 5 },
+                { "", -EINVAL, 0 },
+                { ".", -EINVAL, 0 },
+                { "-0.1", -EINVAL, 0 },
+                { "1e3", -EINVAL, 0 },
+                { "nan", -EINVAL, 0 },
+                { "inf", -EINVAL, 0 },
+                { "0x1p3", -EINVAL, 0 },
+                { "1,5", -EINVAL, 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                double v = -1;
+                int r = safe_atod(cases[i].in, &v);
+
+                if (r != cases[i].r || (r == 0 && (v < cases[i].v - 1e-9 || v > cases[i].v + 1e-9)))
+                        fail_msg("safe_atod(\"%s\") = %d/%g, expected %d/%g", cases[i].in, r, v, cases[i].r, cases[i].v);
+        }
+}
+
+static void test_parse_boolean(void **state) {
+        static const struct {
+                const char *in;
+                int r;
+                bool v;
+        } cases[] = {
+                { "yes", 0, true }, { "TRUE", 0, true }, { "on", 0, true }, { "1", 0, true },
+                { "no", 0, false }, { "False", 0, false }, { "off", 0, false }, { "0", 0, false },
+                { "", -EINVAL, false }, { "2", -EINVAL, false }, { "yess", -EINVAL, false },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                bool v = !cases[i].v;
+                int r = parse_boolean(cases[i].in, &v);
+
+                if (r != cases[i].r || (r == 0 && v != cases[i].v))
+                        fail_msg("parse_boolean(\"%s\") = %d/%d", cases[i].in, r, v);
+        }
+}
+
+static void test_parse_sec(void **state) {
+        static const struct {
+                const char *in;
+                int r;
+                uint64_t usec;
+        } cases[] = {
+                { "30", 0, 30 * USEC_PER_SEC },
+                { "30s", 0, 30 * USEC_PER_SEC },
+                { "500ms", 0, 500 * USEC_PER_MSEC },
+                { "1min 30s", 0, 90 * USEC_PER_SEC },
+                { "2m", 0, 120 * USEC_PER_SEC },
+                { "1h", 0, 3600 * USEC_PER_SEC },
+                { "10us", 0, 10 },
+                { " 5 sec ", 0, 5 * USEC_PER_SEC },
+                { "", -EINVAL, 0 },
+                { "s", -EINVAL, 0 },
+                { "5x", -EINVAL, 0 },
+                { "-5", -EINVAL, 0 },
+                { "5 parsecs", -EINVAL, 0 },
+                { "99999999999999999999", -ERANGE, 0 },
+                { "18446744073709h", -ERANGE, 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint64_t v = 0;
+                int r = parse_sec(cases[i].in, &v);
+
+                if (r != cases[i].r || (r == 0 && v != cases[i].usec))
+                        fail_msg("parse_sec(\"%s\") = %d/%llu, expected %d/%llu", cases[i].in, r,
+                                 (unsigned long long) v, cases[i].r, (unsigned long long) cases[i].usec);
+        }
+}
+
+static void test_node_name(void **state) {
+        static const struct {
+                const char *in;
+                bool valid;
+        } cases[] = {
+                { "node01", true },
+                { "worker-1.example.com", true },
+                { "a", true },
+                { "", false },
+                { "Node01", false },
+                { "-node", false },
+                { "node-", false },
+                { "node..a", false },
+                { "node_1", false },
+                { ".node", false },
+                { "node.", false },
+                { "a-.b", false },
+        };
+        char long_name[300];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                if (node_name_is_valid(cases[i].in) != cases[i].valid)
+                        fail_msg("node_name_is_valid(\"%s\") != %d", cases[i].in, cases[i].valid);
+
+        memset(long_name, 'a', sizeof(long_name) - 1);
+        long_name[sizeof(long_name) - 1] = 0;
+        assert_false(node_name_is_valid(long_name));
+        long_name[253] = 0;
+        assert_true(node_name_is_valid(long_name));
+        assert_false(node_name_is_valid(NULL));
+}
+
+static void test_log_level(void **state) {
+        assert_int_equal(log_level_from_string("debug"), LOG_DEBUG);
+        assert_int_equal(log_level_from_string("ERROR"), LOG_ERR);
+        assert_int_equal(log_level_from_string("err"), LOG_ERR);
+        assert_int_equal(log_level_from_string("4"), LOG_WARNING);
+        assert_int_equal(log_level_from_string("8"), -EINVAL);
+        assert_int_equal(log_level_from_string("loud"), -EINVAL);
+        assert_string_equal(log_level_to_string(LOG_NOTICE), "notice");
+        assert_null(log_level_to_string(9));
+}
+
+static void test_strstrip(void **state) {
+        char a[] = "  x y \n", b[] = "   ", c[] = "z";
+
+        assert_string_equal(strstrip(a), "x y");
+        assert_string_equal(strstrip(b), "");
+        assert_string_equal(strstrip(c), "z");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_safe_atou64),
+                cmocka_unit_test(test_safe_atou32_atoi64),
+                cmocka_unit_test(test_safe_atod),
+                cmocka_unit_test(test_parse_boolean),
+                cmocka_unit_test(test_parse_sec),
+                cmocka_unit_test(test_node_name),
+                cmocka_unit_test(test_log_level),
+                cmocka_unit_test(test_strstrip),
+        };
+
+        return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
