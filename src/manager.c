@@ -52,8 +52,11 @@ static void on_source_changed(Source *s, void *userdata) {
 }
 
 static void on_memory_hotplug(void *userdata) {
+        Manager *m = userdata;
+
         log_debug("Memory hotplug event, re-tuning.");
-        manager_schedule_reconcile(userdata);
+        m->policy_tick = true;
+        manager_schedule_reconcile(m);
 }
 
 static int manager_open_sysfs(Manager *m) {
@@ -102,6 +105,7 @@ static int manager_arm_recheck(Manager *m) {
 static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
+        m->policy_tick = true;
         manager_schedule_reconcile(m);
         (void) manager_arm_recheck(m);
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -265,7 +269,7 @@ static int manager_reconcile(Manager *m) {
         ReconcileDecision d;
         PolicyParams params;
         MemInfo mi;
-        bool have_mi, have_node = false;
+        bool have_mi, have_node = false, owned_running;
         Tuning prev;
         int r;
 
@@ -320,11 +324,18 @@ static int manager_reconcile(Manager *m) {
                 .node_annotation = have_node ? node_view_annotation(&node, KSM_ANNOTATION_MANAGED) : NULL,
         };
 
-        /* The policy steps from the rate in force when KSM runs under our management. */
-        prev = (Tuning) { .run = true, .pages_to_scan = in.pages_to_scan, .sleep_millisecs = in.sleep_millisecs };
-        policy_compute(m->config.policy, &params, have_mi ? &mi : NULL,
-                       m->record_state == RECORD_VALID && m->record.claimed && in.run == KSM_RUN_MERGING ? &prev : NULL,
-                       &in.want);
+        /* The policy steps from the rate in force when KSM runs under our management, once per
+         * RecheckSec tick (or memory hotplug): a burst of other inputs must not speed it up. */
+        owned_running = m->record_state == RECORD_VALID && m->record.claimed && in.run == KSM_RUN_MERGING;
+        if (owned_running && !m->policy_tick && m->have_last_want)
+                in.want = m->last_want;
+        else {
+                prev = (Tuning) { .run = true, .pages_to_scan = in.pages_to_scan, .sleep_millisecs = in.sleep_millisecs };
+                policy_compute(m->config.policy, &params, have_mi ? &mi : NULL, owned_running ? &prev : NULL, &in.want);
+                m->last_want = in.want;
+                m->have_last_want = true;
+        }
+        m->policy_tick = false;
 
         reconcile_decide(&in, &d);
 

@@ -39,6 +39,9 @@ typedef struct Manager {
         Record record;
         uint64_t last_reconcile_usec;           /* CLOCK_REALTIME */
         uint64_t n_reconciles;
+        bool policy_tick;                       /* the next reconcile may step the scan rate */
+        bool have_last_want;
+        Tuning last_want;
         char *last_error;
         char *config_error;                     /* the selector/config problem, if any */
         char *status;

@@ -1,0 +1,336 @@
+/* state.c — the ownership record as JSON in the state directory: atomic, fsync'ed, strictly validated. */
+#include <assert.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <json-c/json.h>
+
+#include "macro.h"
+#include "state.h"
+
+#define STATE_VERSION           1
+/* A record is under 100 bytes; anything near this bound is not ours. */
+#define STATE_MAX_BYTES         (64 * 1024)
+#define STATE_TEMP_ATTEMPTS     16
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
+
+/* Adds key → val to o, taking val (NULL from a failed constructor included). 0 or -ENOMEM. */
+static int object_add(json_object *o, const char *key, json_object *val) {
+        if (!val)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, val) < 0) {
+                json_object_put(val);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+char *state_format(const Record *r) {
+        _cleanup_(json_object_putp) json_object *o = NULL, *saved = NULL;
+        const char *s;
+        char *text;
+        size_t len;
+
+        assert(r);
+
+        o = json_object_new_object();
+        if (!o)
+                return NULL;
+        if (object_add(o, "version", json_object_new_int(STATE_VERSION)) < 0 ||
+            object_add(o, "claimed", json_object_new_boolean(r->claimed)) < 0)
+                return NULL;
+
+        if (r->have_saved) {
+                saved = json_object_new_object();
+                if (!saved)
+                        return NULL;
+                if (object_add(saved, "pages_to_scan", json_object_new_int64(r->saved_pages_to_scan)) < 0 ||
+                    object_add(saved, "sleep_millisecs", json_object_new_int64(r->saved_sleep_millisecs)) < 0 ||
+                    object_add(o, "saved", TAKE_PTR(saved)) < 0)
+                        return NULL;
+        }
+
+        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        if (!s)
+                return NULL;
+
+        len = strlen(s);
+        text = malloc(len + 2);
+        if (!text)
+                return NULL;
+        memcpy(text, s, len);
+        text[len] = '\n';
+        text[len + 1] = 0;
+        return text;
+}
+
+/* An integer JSON value in [0, UINT32_MAX]. */
+static bool json_get_u32(json_object *o, uint32_t *ret) {
+        int64_t v;
+
+        if (!json_object_is_type(o, json_type_int))
+                return false;
+
+        /* Above INT64_MAX json-c keeps a uint64; get_int64 then clamps to INT64_MAX. */
+        v = json_object_get_int64(o);
+        if (v < 0 || v > UINT32_MAX)
+                return false;
+
+        *ret = (uint32_t) v;
+        return true;
+}
+
+static int parse_saved(json_object *saved, Record *rec) {
+        bool have_pages = false, have_sleep = false;
+
+        if (!json_object_is_type(saved, json_type_object))
+                return -EBADMSG;
+
+        json_object_object_foreach(saved, key, val) {
+                if (streq(key, "pages_to_scan") && !have_pages) {
+                        if (!json_get_u32(val, &rec->saved_pages_to_scan))
+                                return -EBADMSG;
+                        have_pages = true;
+                } else if (streq(key, "sleep_millisecs") && !have_sleep) {
+                        if (!json_get_u32(val, &rec->saved_sleep_millisecs))
+                                return -EBADMSG;
+                        have_sleep = true;
+                } else
+                        return -EBADMSG;
+        }
+        if (!have_pages || !have_sleep)
+                return -EBADMSG;
+
+        rec->have_saved = true;
+        return 0;
+}
+
+static int parse_object(json_object *o, Record *rec) {
+        bool have_version = false, have_claimed = false, have_saved = false;
+
+        if (!json_object_is_type(o, json_type_object))
+                return -EBADMSG;
+
+        /* Every key known, each once, of the right type: a record we did not write is not trusted. */
+        json_object_object_foreach(o, key, val) {
+                if (streq(key, "version") && !have_version) {
+                        if (!json_object_is_type(val, json_type_int) ||
+                            json_object_get_int64(val) != STATE_VERSION)
+                                return -EBADMSG;
+                        have_version = true;
+                } else if (streq(key, "claimed") && !have_claimed) {
+                        if (!json_object_is_type(val, json_type_boolean))
+                                return -EBADMSG;
+                        rec->claimed = json_object_get_boolean(val);
+                        have_claimed = true;
+                } else if (streq(key, "saved") && !have_saved) {
+                        if (parse_saved(val, rec) < 0)
+                                return -EBADMSG;
+                        have_saved = true;
+                } else
+                        return -EBADMSG;
+        }
+        if (!have_version || !have_claimed)
+                return -EBADMSG;
+
+        return 0;
+}
+
+int state_parse(const char *text, Record *ret) {
+        _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        Record rec = {};
+        size_t len, used;
+        int r;
+
+        assert(ret);
+
+        *ret = (Record) {};
+        if (!text)
+                return -EBADMSG;
+
+        len = strlen(text);
+        if (len == 0 || len > STATE_MAX_BYTES)
+                return -EBADMSG;
+
+        /* json-c's strict mode still takes single-quoted strings. No valid record has a quote
+         * of that kind anywhere (fixed keys, numbers and booleans), so refuse it up front. */
+        if (strchr(text, '\''))
+                return -EBADMSG;
+
+        tok = json_tokener_new();
+        if (!tok)
+                return -ENOMEM;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+
+        o = json_tokener_parse_ex(tok, text, (int) len);
+        if (!o || json_tokener_get_error(tok) != json_tokener_success)
+                return -EBADMSG;
+
+        /* Nothing but whitespace after the object: a second document or junk means a file
+         * that was not written by state_format(). */
+        used = json_tokener_get_parse_end(tok);
+        for (const char *p = text + used; *p; p++)
+                if (!strchr(" \t\r\n", *p))
+                        return -EBADMSG;
+
+        r = parse_object(o, &rec);
+        if (r < 0)
+                return r;
+
+        *ret = rec;
+        return 0;
+}
+
+/* Reads the file into a NUL-terminated string. 0, -EBADMSG (too big or a NUL inside) or -errno. */
+static int read_state_file(int fd, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+
+        buf = malloc(STATE_MAX_BYTES + 2);
+        if (!buf)
+                return -ENOMEM;
+
+        for (;;) {
+                ssize_t n;
+
+                n = read(fd, buf + len, STATE_MAX_BYTES + 1 - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len > STATE_MAX_BYTES)
+                        return -EBADMSG;
+        }
+        buf[len] = 0;
+
+        if (memchr(buf, 0, len))
+                return -EBADMSG;
+
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int state_load(const char *dir, Record *ret) {
+        _cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        assert(dir);
+        assert(ret);
+
+        *ret = (Record) {};
+
+        dir_fd = open(dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (dir_fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+
+        fd = openat(dir_fd, STATE_FILE_NAME, O_RDONLY|O_CLOEXEC|O_NOCTTY);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+
+        r = read_state_file(fd, &text);
+        if (r < 0)
+                return r;
+
+        r = state_parse(text, ret);
+        if (r < 0)
+                return r;
+
+        return 1;
+}
+
+static int write_all(int fd, const char *buf, size_t len) {
+        while (len > 0) {
+                ssize_t n;
+
+                n = write(fd, buf, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EIO;
+                buf += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+/* Creates a new, exclusive temporary file next to the record. The name starts with ".#" so
+ * that nothing mistakes it for the record. Returns the fd, or -errno. */
+static int open_temp(int dir_fd, char *name, size_t size) {
+        for (unsigned i = 0; i < STATE_TEMP_ATTEMPTS; i++) {
+                uint64_t rnd;
+                int fd;
+
+                if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
+                        rnd = ((uint64_t) getpid() << 32) ^ ((uint64_t) (uintptr_t) name) ^ i;
+
+                (void) snprintf(name, size, ".#" STATE_FILE_NAME ".%" PRIx64, rnd);
+
+                fd = openat(dir_fd, name, O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC|O_NOCTTY|O_NOFOLLOW, 0600);
+                if (fd >= 0)
+                        return fd;
+                if (errno != EEXIST)
+                        return -errno;
+        }
+        return -EEXIST;
+}
+
+int state_save(const char *dir, const Record *rec) {
+        _cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;
+        _cleanup_free_ char *text = NULL;
+        char tmp[sizeof(".#" STATE_FILE_NAME ".") + 16];
+        int r;
+
+        assert(dir);
+        assert(rec);
+
+        text = state_format(rec);
+        if (!text)
+                return -ENOMEM;
+
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return -errno;
+
+        dir_fd = open(dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (dir_fd < 0)
+                return -errno;
+
+        fd = open_temp(dir_fd, tmp, sizeof(tmp));
+        if (fd < 0)
+                return fd;
+
+        /* The umask may have narrowed the mode further; make it exactly 0600. */
+        if (fchmod(fd, 0600) < 0)
+                r = -errno;
+        else
+                r = write_all(fd, text, strlen(text));
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r >= 0) {
+                /* close() can report a deferred write error (NFS); do not lose it. */
+                r = close(TAKE_FD(fd)) < 0 ? -errno : 0;
+        }
+        if (r >= 0 && renameat(dir_fd, tmp, dir_fd, STATE_FILE_NAME) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) unlinkat(dir_fd, tmp, 0);
+                return r;
+        }
+
+        /* The rename is durable only once the directory is. */
+        if (fsync(dir_fd) < 0)
+                return -errno;
+
+        return 0;
+}

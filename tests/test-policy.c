@@ -1,0 +1,511 @@
+/* test-policy.c — policy tables, and upstream virt-handler's "adapt" and "overrides" sequences step by step. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+
+#include "macro.h"
+#include "policy.h"
+
+/* Upstream defaults (pkg/virt-handler/ksm/ksm.go), with this daemon's sleep bounds for ALWAYS. */
+#define DEFAULTS { .pages_boost = 300, .pages_decay = -50, .pages_min = 64, .pages_max = 1250, \
+                   .pages_init = 100, .sleep_baseline_ms = 100, .sleep_min_ms = 10,             \
+                   .sleep_max_ms = 1000, .free_percent = 20 }
+
+#define GIB_KB UINT64_C(1048576)
+#define MI(total, avail) (&(MemInfo) { .total_kb = (total), .available_kb = (avail), .has_available = true })
+#define PREV(p) (&(Tuning) { .run = true, .pages_to_scan = (p) })
+#define ON(p, s) { .run = true, .pages_to_scan = (p), .sleep_millisecs = (s) }
+
+/* ksm_test.go: MemTotal, and MemAvailable under pressure (7.9 %) and without (59.7 %). */
+#define UPSTREAM_TOTAL 65680332
+#define UPSTREAM_P     5183928
+#define UPSTREAM_NP    39207804
+
+static void check_tuning(const char *name, const Tuning *got, const Tuning *want) {
+        if (got->run != want->run || got->pages_to_scan != want->pages_to_scan ||
+            got->sleep_millisecs != want->sleep_millisecs)
+                fail_msg("%s: got run=%d pages=%" PRIu32 " sleep=%" PRIu32 ", want run=%d pages=%" PRIu32
+                         " sleep=%" PRIu32, name, got->run, got->pages_to_scan, got->sleep_millisecs,
+                         want->run, want->pages_to_scan, want->sleep_millisecs);
+}
+
+static void check_params(const char *name, const PolicyParams *got, const PolicyParams *want) {
+#define F(f)                                                                                    \
+        if (got->f != want->f)                                                                  \
+                fail_msg("%s: " #f " = %" PRIi64 ", want %" PRIi64, name, (int64_t) got->f, (int64_t) want->f)
+        F(pages_boost);
+        F(pages_decay);
+        F(pages_min);
+        F(pages_max);
+        F(pages_init);
+        F(sleep_baseline_ms);
+        F(sleep_min_ms);
+        F(sleep_max_ms);
+        F(free_percent);
+#undef F
+}
+
+/* --- ALWAYS / ADVISOR ---------------------------------------------------------------------- */
+
+typedef struct ComputeCase {
+        const char *name;
+        PolicyKind kind;
+        PolicyParams p;
+        const MemInfo *mi;
+        const Tuning *prev;
+        Tuning want;
+} ComputeCase;
+
+static const ComputeCase always_cases[] = {
+        { "first start: init pages, baseline sleep on 16 GiB",
+          POLICY_ALWAYS, DEFAULTS, MI(16 * GIB_KB, 8 * GIB_KB), NULL, ON(100, 100) },
+        { "first start under pressure: still init",
+          POLICY_ALWAYS, DEFAULTS, MI(16 * GIB_KB, 1 * GIB_KB), NULL, ON(100, 100) },
+        { "init below min is raised",
+          POLICY_ALWAYS, { .pages_init = 10, .pages_min = 64, .pages_max = 1250, .sleep_baseline_ms = 100,
+                           .sleep_min_ms = 10, .sleep_max_ms = 1000, .free_percent = 20 },
+          MI(16 * GIB_KB, 8 * GIB_KB), NULL, ON(64, 100) },
+        { "init above max is lowered",
+          POLICY_ALWAYS, { .pages_init = 5000, .pages_min = 64, .pages_max = 1250, .sleep_baseline_ms = 100,
+                           .sleep_min_ms = 10, .sleep_max_ms = 1000, .free_percent = 20 },
+          MI(16 * GIB_KB, 8 * GIB_KB), NULL, ON(1250, 100) },
+        { "pressure boosts",
+          POLICY_ALWAYS, DEFAULTS, MI(16 * GIB_KB, 1 * GIB_KB), PREV(100), ON(400, 100) },
+        { "pressure boost stops at max",
+          POLICY_ALWAYS, DEFAULTS, MI(16 * GIB_KB, 1 * GIB_KB), PREV(1100), ON(1250, 100) },
+        { "pressure boost from u32 max does not wrap",
+          POLICY_ALWAYS, DEFAULTS, MI(16 * GIB_KB, 1 * GIB_KB), PREV(UINT32_MAX), ON(1250, 100) },
+        { "no pressure decays",
+          POLICY_ALWAYS, DEFAULTS, MI(16 * GIB_KB, 8 * GIB_KB), PREV(400), ON(350, 100) },
+        { "decay stops at min and keeps running",
+          POLICY_ALWAYS, DEFAULTS, MI(16 * GIB_KB, 8 * GIB_KB), PREV(80), ON(64, 100) },
+        { "decay from below min does not underflow",
+          POLICY_ALWAYS, DEFAULTS, MI(16 * GIB_KB, 8 * GIB_KB), PREV(3), ON(64, 100) },
+        { "decay of INT32_MIN from 0 does not underflow",
+          POLICY_ALWAYS, { .pages_decay = INT32_MIN, .pages_min = 64, .pages_max = 1250, .pages_init = 100,
+                           .sleep_baseline_ms = 100, .sleep_min_ms = 10, .sleep_max_ms = 1000, .free_percent = 20 },
+          MI(16 * GIB_KB, 8 * GIB_KB), PREV(0), ON(64, 100) },
+        { "sleep on 4 GiB: 4 x baseline",
+          POLICY_ALWAYS, DEFAULTS, MI(4 * GIB_KB, 2 * GIB_KB), NULL, ON(100, 400) },
+        { "sleep on 64 GiB: baseline / 4",
+          POLICY_ALWAYS, DEFAULTS, MI(64 * GIB_KB, 32 * GIB_KB), NULL, ON(100, 25) },
+        { "sleep on 1 TiB: floored at sleep_min",
+          POLICY_ALWAYS, DEFAULTS, MI(1024 * GIB_KB, 512 * GIB_KB), NULL, ON(100, 10) },
+        { "sleep on 256 MiB: capped at sleep_max",
+          POLICY_ALWAYS, DEFAULTS, MI(256 * 1024, 128 * 1024), NULL, ON(100, 1000) },
+        { "sleep on this 24 GiB VM (MemTotal 24683620 kB)",
+          POLICY_ALWAYS, DEFAULTS, MI(24683620, 24361916), NULL, ON(100, 67) },
+        { "sleep does not overflow with a huge baseline",
+          POLICY_ALWAYS, { .pages_min = 64, .pages_max = 1250, .pages_init = 100, .sleep_baseline_ms = UINT32_MAX,
+                           .sleep_min_ms = 10, .sleep_max_ms = UINT32_MAX, .free_percent = 20 },
+          MI(1, 0), NULL, ON(100, UINT32_MAX) },
+        { "meminfo unreadable: baseline sleep, decay (no pressure assumed)",
+          POLICY_ALWAYS, DEFAULTS, NULL, PREV(400), ON(350, 100) },
+        { "meminfo unreadable, baseline outside the sleep bounds",
+          POLICY_ALWAYS, { .pages_min = 64, .pages_max = 1250, .pages_init = 100, .sleep_baseline_ms = 5,
+                           .sleep_min_ms = 10, .sleep_max_ms = 1000, .free_percent = 20 },
+          NULL, NULL, ON(100, 10) },
+        { "MemTotal 0 from a hand-made MemInfo: treated as unreadable",
+          POLICY_ALWAYS, DEFAULTS, MI(0, 0), PREV(400), ON(350, 100) },
+        { "advisor policy computes like always",
+          POLICY_ADVISOR, DEFAULTS, MI(16 * GIB_KB, 1 * GIB_KB), PREV(100), ON(400, 100) },
+        { "advisor policy, no pressure",
+          POLICY_ADVISOR, DEFAULTS, MI(4 * GIB_KB, 3 * GIB_KB), PREV(100), ON(64, 400) },
+};
+
+static void test_compute_always(void **state) {
+        for (size_t i = 0; i < ELEMENTSOF(always_cases); i++) {
+                const ComputeCase *c = &always_cases[i];
+                Tuning t;
+
+                memset(&t, 0xaa, sizeof(t));
+                policy_compute(c->kind, &c->p, c->mi, c->prev, &t);
+                check_tuning(c->name, &t, &c->want);
+        }
+}
+
+/* --- PRESSURE: single computations --------------------------------------------------------- */
+
+static const ComputeCase pressure_cases[] = {
+        { "not running, no pressure: stays off",
+          POLICY_PRESSURE, DEFAULTS, MI(UPSTREAM_TOTAL, UPSTREAM_NP), NULL,
+          { .run = false, .pages_to_scan = 100, .sleep_millisecs = 63 } },
+        { "not running, pressure: init",
+          POLICY_PRESSURE, DEFAULTS, MI(UPSTREAM_TOTAL, UPSTREAM_P), NULL, ON(100, 27) },
+        { "prev not running counts as not running",
+          POLICY_PRESSURE, DEFAULTS, MI(UPSTREAM_TOTAL, UPSTREAM_P),
+          &(Tuning) { .run = false, .pages_to_scan = 900 }, ON(100, 27) },
+        { "running, pressure: boost",
+          POLICY_PRESSURE, DEFAULTS, MI(UPSTREAM_TOTAL, UPSTREAM_P), PREV(100), ON(400, 27) },
+        { "running, pressure: boost capped",
+          POLICY_PRESSURE, DEFAULTS, MI(UPSTREAM_TOTAL, UPSTREAM_P), PREV(1000), ON(1250, 27) },
+        { "running, no pressure: decay",
+          POLICY_PRESSURE, DEFAULTS, MI(UPSTREAM_TOTAL, UPSTREAM_NP), PREV(1250), ON(1200, 63) },
+        { "running, no pressure: decay to exactly min keeps running",
+          POLICY_PRESSURE, DEFAULTS, MI(UPSTREAM_TOTAL, UPSTREAM_NP), PREV(114), ON(64, 63) },
+        { "running, no pressure: decay below min stops",
+          POLICY_PRESSURE, DEFAULTS, MI(UPSTREAM_TOTAL, UPSTREAM_NP), PREV(100),
+          { .run = false, .pages_to_scan = 64, .sleep_millisecs = 63 } },
+        { "running above a lowered max: decay lands at max",
+          POLICY_PRESSURE, DEFAULTS, MI(UPSTREAM_TOTAL, UPSTREAM_NP), PREV(5000), ON(1250, 63) },
+        { "nothing used (available == total): sleep scaled by total",
+          POLICY_PRESSURE, DEFAULTS, MI(16 * GIB_KB, 16 * GIB_KB), PREV(400), ON(350, 100) },
+        { "available above total: sleep scaled by total, no wrap-around",
+          POLICY_PRESSURE, DEFAULTS, MI(16 * GIB_KB, 32 * GIB_KB), PREV(400), ON(350, 100) },
+        { "1 TiB used: floored at baseline / 10",
+          POLICY_PRESSURE, DEFAULTS, MI(2048 * GIB_KB, 1024 * GIB_KB), PREV(400), ON(350, 10) },
+        { "small baseline: floored at 1 ms, never 0",
+          POLICY_PRESSURE, { .pages_boost = 300, .pages_decay = -50, .pages_min = 64, .pages_max = 1250,
+                             .pages_init = 100, .sleep_baseline_ms = 5, .free_percent = 20 },
+          MI(2048 * GIB_KB, 1024 * GIB_KB), PREV(400), ON(350, 1) },
+        { "1 kB used, huge baseline: saturates, no upper bound otherwise",
+          POLICY_PRESSURE, { .pages_boost = 300, .pages_decay = -50, .pages_min = 64, .pages_max = 1250,
+                             .pages_init = 100, .sleep_baseline_ms = UINT32_MAX, .sleep_max_ms = 1000,
+                             .free_percent = 100 },
+          MI(1000, 999), NULL, ON(100, UINT32_MAX) },
+        { "no upper clamp: 8 GiB host, 1 GiB used sleeps 1.6 s like upstream",
+          POLICY_PRESSURE, DEFAULTS, MI(8 * GIB_KB, 7 * GIB_KB), PREV(400), ON(350, 1600) },
+        { "meminfo unreadable, running: decay with baseline sleep",
+          POLICY_PRESSURE, DEFAULTS, NULL, PREV(400), ON(350, 100) },
+        { "MemTotal 0: treated as unreadable, no division by zero",
+          POLICY_PRESSURE, DEFAULTS, MI(0, 0), PREV(400), ON(350, 100) },
+        { "meminfo unreadable, not running: stays off",
+          POLICY_PRESSURE, DEFAULTS, NULL, NULL, { .run = false, .pages_to_scan = 100, .sleep_millisecs = 100 } },
+};
+
+static void test_compute_pressure(void **state) {
+        for (size_t i = 0; i < ELEMENTSOF(pressure_cases); i++) {
+                const ComputeCase *c = &pressure_cases[i];
+                Tuning t;
+
+                memset(&t, 0xaa, sizeof(t));
+                policy_compute(c->kind, &c->p, c->mi, c->prev, &t);
+                check_tuning(c->name, &t, &c->want);
+        }
+}
+
+/* --- PRESSURE: upstream sequences ---------------------------------------------------------- */
+
+typedef struct Step {
+        const char *name;
+        bool pressure;                  /* meminfo: UPSTREAM_P or UPSTREAM_NP */
+        const char *free_override;      /* re-applies the overrides with this free-percent, or NULL */
+        unsigned spins;                 /* handler.spin() calls in this step */
+        bool run;                       /* after the last spin */
+        uint32_t pages, sleep;          /* checked only while running, as upstream's expectKSMState */
+        unsigned off_at;                /* when set: the spin of this step that switched KSM off */
+} Step;
+
+/* Runs steps the way ksm_test.go drives spin(): prev is what is in force when KSM runs. */
+static void run_sequence(const char *seq, const PolicyParams *initial, json_object *annotations,
+                         const Step *steps, size_t n) {
+        Tuning cur = { .run = false, .pages_to_scan = 100, .sleep_millisecs = 20 };    /* fake sysfs */
+
+        for (size_t i = 0; i < n; i++) {
+                const Step *s = &steps[i];
+                const MemInfo *mi = s->pressure ? MI(UPSTREAM_TOTAL, UPSTREAM_P) : MI(UPSTREAM_TOTAL, UPSTREAM_NP);
+                PolicyParams p = *initial;
+                unsigned off_at = 0;
+
+                /* Like upstream, the annotations are read afresh before every spin. */
+                if (s->free_override)
+                        json_object_object_add(annotations, "kubevirt.io/ksm-free-percent-override",
+                                               json_object_new_string(s->free_override));
+                if (policy_apply_overrides(&p, annotations, NULL) < 0)
+                        fail_msg("%s, step \"%s\": policy_apply_overrides failed", seq, s->name);
+
+                for (unsigned k = 1; k <= s->spins; k++) {
+                        Tuning next;
+
+                        policy_compute(POLICY_PRESSURE, &p, mi, cur.run ? &cur : NULL, &next);
+                        /* Upstream writes pages and sleep only when running, run always. */
+                        if (next.run)
+                                cur = next;
+                        else {
+                                if (cur.run && off_at == 0)
+                                        off_at = k;
+                                cur.run = false;
+                        }
+                }
+
+                if (cur.run != s->run)
+                        fail_msg("%s, step \"%s\": run=%d, want %d", seq, s->name, cur.run, s->run);
+                if (cur.run && (cur.pages_to_scan != s->pages || cur.sleep_millisecs != s->sleep))
+                        fail_msg("%s, step \"%s\": pages=%" PRIu32 " sleep=%" PRIu32 ", want %" PRIu32 " %" PRIu32,
+                                 seq, s->name, cur.pages_to_scan, cur.sleep_millisecs, s->pages, s->sleep);
+                if (s->off_at != off_at)
+                        fail_msg("%s, step \"%s\": switched off at spin %u, want %u", seq, s->name, off_at,
+                                 s->off_at);
+        }
+}
+
+static void test_upstream_case8_adapt(void **state) {
+        /* ksm_test.go "should adapt to memory pressure". Sleep: 100 x 16 GiB / used kB. */
+        static const Step steps[] = {
+                { "initial spin, no pressure",          false, NULL, 1, false, 0, 0, 0 },
+                { "second spin, no pressure: no change", false, NULL, 1, false, 0, 0, 0 },
+                { "pressure: start at init",            true, NULL, 1, true, 100, 27, 0 },
+                { "pressure: boost",                    true, NULL, 1, true, 400, 27, 0 },
+                { "pressure x3: up to max",             true, NULL, 3, true, 1250, 27, 0 },
+                { "no pressure: decay, longer sleep",   false, NULL, 1, true, 1200, 63, 0 },
+                { "no pressure x15: 1250 - 16 x 50",    false, NULL, 15, true, 450, 63, 0 },
+                { "no pressure x30: off at the 8th",    false, NULL, 30, false, 0, 0, 8 },
+        };
+        PolicyParams p = DEFAULTS;
+
+        /* Upstream's defaults, computed the upstream way. */
+        assert_int_equal(100 * 16777216 / (UPSTREAM_TOTAL - UPSTREAM_P), 27);
+        assert_int_equal(100 * 16777216 / (UPSTREAM_TOTAL - UPSTREAM_NP), 63);
+
+        run_sequence("case 8 (adapt)", &p, NULL, steps, ELEMENTSOF(steps));
+}
+
+static const char case9_annotations[] =
+        "{ \"kubevirt.io/ksm-pages-boost-override\": \"123\","
+        "  \"kubevirt.io/ksm-pages-decay-override\": \"45\","
+        "  \"kubevirt.io/ksm-pages-min-override\": \"166\","
+        "  \"kubevirt.io/ksm-pages-max-override\": \"789\","
+        "  \"kubevirt.io/ksm-pages-init-override\": \"1011\","
+        "  \"kubevirt.io/ksm-sleep-ms-baseline-override\": \"1213\","
+        "  \"kubevirt.io/ksm-free-percent-override\": \"1.0\" }";
+
+static void test_upstream_case9_overrides(void **state) {
+        /* ksm_test.go "should use override values if provided". Free 1.0 makes 59.7 % available
+         * count as pressure; sleep 1213 x 16 GiB / used = 768. */
+        static const Step steps[] = {
+                { "first spin: on at min (init refused)", false, NULL, 1, true, 166, 768, 0 },
+                { "boost by 123",                       false, NULL, 1, true, 289, 768, 0 },
+                { "x5: up to max 789",                  false, NULL, 5, true, 789, 768, 0 },
+                { "free 0.1: no pressure, decay by 50", false, "0.1", 1, true, 739, 768, 0 },
+                { "x16: off at the 12th",               false, NULL, 16, false, 0, 0, 12 },
+        };
+        PolicyParams defaults = DEFAULTS, p;
+        json_object *a;
+        char **msgs = NULL;
+        int r;
+
+        a = json_tokener_parse(case9_annotations);
+        assert_non_null(a);
+
+        p = defaults;
+        r = policy_apply_overrides(&p, a, &msgs);
+        if (r != 5)
+                fail_msg("case 9: %d overrides applied, want 5", r);
+        check_params("case 9 effective parameters", &p, &(PolicyParams) {
+                .pages_boost = 123, .pages_decay = -50, .pages_min = 166, .pages_max = 789, .pages_init = 166,
+                .sleep_baseline_ms = 1213, .sleep_min_ms = 10, .sleep_max_ms = 1000, .free_percent = 100 });
+        assert_non_null(msgs);
+        assert_string_equal(msgs[0], "annotation kubevirt.io/ksm-pages-decay-override=\"45\" ignored: "
+                                     "must be a negative integer or 0");
+        assert_string_equal(msgs[1], "annotation kubevirt.io/ksm-pages-init-override=\"1011\" ignored: "
+                                     "must be between pages min 166 and pages max 789");
+        assert_null(msgs[2]);
+        strv_free(msgs);
+
+        assert_int_equal((uint64_t) 1213 * 16777216 / (UPSTREAM_TOTAL - UPSTREAM_NP), 768);
+
+        run_sequence("case 9 (overrides)", &defaults, a, steps, ELEMENTSOF(steps));
+        json_object_put(a);
+}
+
+/* --- overrides ----------------------------------------------------------------------------- */
+
+#define ANN(k) "\"kubevirt.io/ksm-" k "-override\""
+#define MSG(k, v, why) "annotation kubevirt.io/ksm-" k "-override=\"" v "\" ignored: " why
+
+#define P(boost, decay, min, max, init, baseline, free)                                         \
+        { .pages_boost = (boost), .pages_decay = (decay), .pages_min = (min), .pages_max = (max),   \
+          .pages_init = (init), .sleep_baseline_ms = (baseline), .sleep_min_ms = 10,             \
+          .sleep_max_ms = 1000, .free_percent = (free) }
+
+static const struct {
+        const char *name;
+        const char *json;               /* the node's annotations; NULL: none */
+        int applied;
+        PolicyParams want;
+        const char *msgs[4];
+} override_cases[] = {
+        { "no annotations", NULL, 0, DEFAULTS, {} },
+        { "unrelated annotations", "{ \"kubevirt.io/ksm-handler-managed\": \"true\" }", 0, DEFAULTS, {} },
+        { "annotations not an object", "[ \"kubevirt.io/ksm-pages-boost-override\" ]", 0, DEFAULTS, {} },
+        { "every override valid",
+          "{" ANN("pages-boost") ": \"500\"," ANN("pages-decay") ": \"-100\"," ANN("pages-min") ": \"10\","
+          ANN("pages-max") ": \"2000\"," ANN("pages-init") ": \"50\"," ANN("sleep-ms-baseline") ": \"200\","
+          ANN("free-percent") ": \"0.5\" }",
+          7, P(500, -100, 10, 2000, 50, 200, 50), {} },
+        { "upstream e2e: free 1.0 and decay -300",
+          "{" ANN("free-percent") ": \"1.0\"," ANN("pages-decay") ": \"-300\" }",
+          2, P(300, -300, 64, 1250, 100, 100, 100), {} },
+        { "boost negative", "{" ANN("pages-boost") ": \"-1\" }", 0, DEFAULTS,
+          { MSG("pages-boost", "-1", "must be a non-negative integer") } },
+        { "boost junk", "{" ANN("pages-boost") ": \"lots\" }", 0, DEFAULTS,
+          { MSG("pages-boost", "lots", "must be a non-negative integer") } },
+        { "boost above u32", "{" ANN("pages-boost") ": \"4294967296\" }", 0, DEFAULTS,
+          { MSG("pages-boost", "4294967296", "must be a non-negative integer") } },
+        { "boost zero is valid", "{" ANN("pages-boost") ": \"0\" }", 1, P(0, -50, 64, 1250, 100, 100, 20), {} },
+        { "decay positive (upstream's test value)", "{" ANN("pages-decay") ": \"45\" }", 0, DEFAULTS,
+          { MSG("pages-decay", "45", "must be a negative integer or 0") } },
+        { "decay zero is valid", "{" ANN("pages-decay") ": \"0\" }", 1, P(300, 0, 64, 1250, 100, 100, 20), {} },
+        { "decay below int32", "{" ANN("pages-decay") ": \"-2147483649\" }", 0, DEFAULTS,
+          { MSG("pages-decay", "-2147483649", "must be a negative integer or 0") } },
+        { "decay fraction", "{" ANN("pages-decay") ": \"-1.5\" }", 0, DEFAULTS,
+          { MSG("pages-decay", "-1.5", "must be a negative integer or 0") } },
+        { "min above the configured max", "{" ANN("pages-min") ": \"2000\" }", 0, DEFAULTS,
+          { MSG("pages-min", "2000", "must not exceed pages max 1250") } },
+        { "max below the configured min", "{" ANN("pages-max") ": \"10\" }", 0, DEFAULTS,
+          { MSG("pages-max", "10", "must not be below pages min 64") } },
+        { "max below an overridden min: max refused",
+          "{" ANN("pages-min") ": \"500\"," ANN("pages-max") ": \"400\" }", 1,
+          P(300, -50, 500, 1250, 500, 100, 20),
+          { MSG("pages-max", "400", "must not be below pages min 500") } },
+        { "min above both maxes: both refused",
+          "{" ANN("pages-min") ": \"5000\"," ANN("pages-max") ": \"4000\" }", 0, DEFAULTS,
+          { MSG("pages-max", "4000", "must not be below pages min 5000"),
+            MSG("pages-min", "5000", "must not exceed pages max 1250") } },
+        { "min equal to max", "{" ANN("pages-min") ": \"300\"," ANN("pages-max") ": \"300\" }", 2,
+          P(300, -50, 300, 300, 300, 100, 20), {} },
+        { "min above the default init: init follows", "{" ANN("pages-min") ": \"200\" }", 1,
+          P(300, -50, 200, 1250, 200, 100, 20), {} },
+        { "max below the default init: init follows", "{" ANN("pages-max") ": \"80\" }", 1,
+          P(300, -50, 64, 80, 80, 100, 20), {} },
+        { "init valid", "{" ANN("pages-init") ": \"1000\" }", 1, P(300, -50, 64, 1250, 1000, 100, 20), {} },
+        { "init below min", "{" ANN("pages-init") ": \"10\" }", 0, DEFAULTS,
+          { MSG("pages-init", "10", "must be between pages min 64 and pages max 1250") } },
+        { "init above an overridden max: min, as upstream",
+          "{" ANN("pages-min") ": \"166\"," ANN("pages-max") ": \"789\"," ANN("pages-init") ": \"1011\" }", 2,
+          P(300, -50, 166, 789, 166, 100, 20),
+          { MSG("pages-init", "1011", "must be between pages min 166 and pages max 789") } },
+        { "baseline zero", "{" ANN("sleep-ms-baseline") ": \"0\" }", 0, DEFAULTS,
+          { MSG("sleep-ms-baseline", "0", "must be a positive integer") } },
+        { "baseline with unit", "{" ANN("sleep-ms-baseline") ": \"100ms\" }", 0, DEFAULTS,
+          { MSG("sleep-ms-baseline", "100ms", "must be a positive integer") } },
+        { "free 0", "{" ANN("free-percent") ": \"0\" }", 1, P(300, -50, 64, 1250, 100, 100, 0), {} },
+        { "free 0.333 rounds to 33 %", "{" ANN("free-percent") ": \"0.333\" }", 1,
+          P(300, -50, 64, 1250, 100, 100, 33), {} },
+        { "free 0.15 is 15 % despite binary fractions", "{" ANN("free-percent") ": \"0.15\" }", 1,
+          P(300, -50, 64, 1250, 100, 100, 15), {} },
+        { "free above 1", "{" ANN("free-percent") ": \"1.5\" }", 0, DEFAULTS,
+          { MSG("free-percent", "1.5", "must be a fraction between 0.0 and 1.0") } },
+        { "free given as percent", "{" ANN("free-percent") ": \"20\" }", 0, DEFAULTS,
+          { MSG("free-percent", "20", "must be a fraction between 0.0 and 1.0") } },
+        { "free negative", "{" ANN("free-percent") ": \"-0.1\" }", 0, DEFAULTS,
+          { MSG("free-percent", "-0.1", "must be a fraction between 0.0 and 1.0") } },
+        { "free empty", "{" ANN("free-percent") ": \"\" }", 0, DEFAULTS,
+          { MSG("free-percent", "", "must be a fraction between 0.0 and 1.0") } },
+        { "non-string value", "{" ANN("pages-boost") ": 5," ANN("free-percent") ": null }", 0, DEFAULTS,
+          { "annotation kubevirt.io/ksm-pages-boost-override=\"5\" ignored: must be a string",
+            "annotation kubevirt.io/ksm-free-percent-override=\"null\" ignored: must be a string" } },
+        { "a mix: good ones applied, bad ones reported",
+          "{" ANN("pages-boost") ": \"x\"," ANN("pages-min") ": \"100\"," ANN("sleep-ms-baseline") ": \"-5\" }", 1,
+          P(300, -50, 100, 1250, 100, 100, 20),
+          { MSG("pages-boost", "x", "must be a non-negative integer"),
+            MSG("sleep-ms-baseline", "-5", "must be a positive integer") } },
+};
+
+static void test_overrides(void **state) {
+        for (size_t i = 0; i < ELEMENTSOF(override_cases); i++) {
+                PolicyParams p = DEFAULTS;
+                json_object *a = NULL;
+                char **msgs = (char **) 1;      /* must be overwritten */
+                size_t n;
+                int r;
+
+                if (override_cases[i].json) {
+                        a = json_tokener_parse(override_cases[i].json);
+                        if (!a)
+                                fail_msg("%s: bad test JSON", override_cases[i].name);
+                }
+
+                r = policy_apply_overrides(&p, a, &msgs);
+                if (r != override_cases[i].applied)
+                        fail_msg("%s: applied %d, want %d", override_cases[i].name, r, override_cases[i].applied);
+                check_params(override_cases[i].name, &p, &override_cases[i].want);
+
+                for (n = 0; msgs && msgs[n]; n++) {
+                        if (n >= ELEMENTSOF(override_cases[i].msgs) || !override_cases[i].msgs[n])
+                                fail_msg("%s: unexpected message \"%s\"", override_cases[i].name, msgs[n]);
+                        if (!streq(msgs[n], override_cases[i].msgs[n]))
+                                fail_msg("%s: message %zu is \"%s\", want \"%s\"", override_cases[i].name, n,
+                                         msgs[n], override_cases[i].msgs[n]);
+                }
+                if (n < ELEMENTSOF(override_cases[i].msgs) && override_cases[i].msgs[n])
+                        fail_msg("%s: missing message \"%s\"", override_cases[i].name, override_cases[i].msgs[n]);
+                strv_free(msgs);
+
+                /* Without a message vector the result is the same, and nothing leaks. */
+                p = (PolicyParams) DEFAULTS;
+                if (policy_apply_overrides(&p, a, NULL) != override_cases[i].applied)
+                        fail_msg("%s: different result without reterr_msgs", override_cases[i].name);
+
+                json_object_put(a);
+        }
+}
+
+/* --- under_pressure ------------------------------------------------------------------------ */
+
+static void test_under_pressure(void **state) {
+        const struct {
+                const char *name;
+                uint32_t free_percent;
+                const MemInfo *mi;
+                bool want;
+        } cases[] = {   /* not static: the MI() compound literals live in this block */
+                { "meminfo unreadable",                 20, NULL, false },
+                { "MemTotal 0",                         100, MI(0, 0), false },
+                { "19 % available at 20 %",             20, MI(100, 19), true },
+                { "exactly 20 % available at 20 %",     20, MI(100, 20), false },
+                { "21 % available at 20 %",             20, MI(100, 21), false },
+                { "upstream pressure meminfo",          20, MI(UPSTREAM_TOTAL, UPSTREAM_P), true },
+                { "upstream no-pressure meminfo",       20, MI(UPSTREAM_TOTAL, UPSTREAM_NP), false },
+                { "free 0 %: never, even with nothing available", 0, MI(100, 0), false },
+                { "free 100 %: any use at all",         100, MI(UPSTREAM_TOTAL, UPSTREAM_NP), true },
+                { "free 100 %: available == total",     100, MI(100, 100), false },
+                { "free 100 %: available > total",      100, MI(100, 200), false },
+                { "free 20 %: available > total",       20, MI(100, 200), false },
+                { "free above 100 counts as 100",       250, MI(100, 100), false },
+                { "huge numbers do not overflow",       100, MI(UINT64_MAX, UINT64_MAX - 1), true },
+                { "huge numbers, 20 %, just below",     20, MI(UINT64_MAX, UINT64_MAX / 5 - 1), true },
+                { "huge numbers, exactly 20 %",         20, MI(UINT64_MAX, UINT64_MAX / 5), false },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                PolicyParams p = DEFAULTS;
+
+                p.free_percent = cases[i].free_percent;
+                if (policy_under_pressure(&p, cases[i].mi) != cases[i].want)
+                        fail_msg("%s: want %s", cases[i].name, cases[i].want ? "pressure" : "no pressure");
+        }
+}
+
+static void test_params_from_config(void **state) {
+        Config c = {
+                .pages_boost = 1, .pages_decay = -2, .pages_min = 3, .pages_max = 4, .pages_init = 5,
+                .sleep_baseline_ms = 6, .sleep_min_ms = 7, .sleep_max_ms = 8, .free_percent = 9,
+                .advisor_max_cpu = 77,
+        };
+        PolicyParams p;
+
+        memset(&p, 0xaa, sizeof(p));
+        policy_params_from_config(&c, &p);
+        check_params("from config", &p, &(PolicyParams) {
+                .pages_boost = 1, .pages_decay = -2, .pages_min = 3, .pages_max = 4, .pages_init = 5,
+                .sleep_baseline_ms = 6, .sleep_min_ms = 7, .sleep_max_ms = 8, .free_percent = 9 });
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_compute_always),
+                cmocka_unit_test(test_compute_pressure),
+                cmocka_unit_test(test_upstream_case8_adapt),
+                cmocka_unit_test(test_upstream_case9_overrides),
+                cmocka_unit_test(test_overrides),
+                cmocka_unit_test(test_under_pressure),
+                cmocka_unit_test(test_params_from_config),
+        };
+
+        return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
+}

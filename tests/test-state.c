@@ -1,0 +1,398 @@
+/* test-state.c — the ownership record: format/parse tables, hostile files, atomic save and load. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <sys/stat.h>
+
+#include "macro.h"
+#include "state.h"
+
+static void check_record(const char *name, const Record *got, const Record *want) {
+        if (got->claimed != want->claimed || got->have_saved != want->have_saved ||
+            got->saved_pages_to_scan != want->saved_pages_to_scan ||
+            got->saved_sleep_millisecs != want->saved_sleep_millisecs)
+                fail_msg("%s: got claimed=%d have_saved=%d pages=%" PRIu32 " sleep=%" PRIu32
+                         ", want %d %d %" PRIu32 " %" PRIu32, name, got->claimed, got->have_saved,
+                         got->saved_pages_to_scan, got->saved_sleep_millisecs, want->claimed, want->have_saved,
+                         want->saved_pages_to_scan, want->saved_sleep_millisecs);
+}
+
+static const struct {
+        const char *name;
+        Record r;
+        const char *text;
+} format_cases[] = {
+        { "claimed with saved tuning",
+          { .claimed = true, .have_saved = true, .saved_pages_to_scan = 100, .saved_sleep_millisecs = 20 },
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":100,\"sleep_millisecs\":20}}\n" },
+        { "released, nothing saved",
+          { .claimed = false },
+          "{\"version\":1,\"claimed\":false}\n" },
+        { "claimed without saved tuning",
+          { .claimed = true },
+          "{\"version\":1,\"claimed\":true}\n" },
+        { "u32 extremes",
+          { .claimed = true, .have_saved = true, .saved_pages_to_scan = 0, .saved_sleep_millisecs = UINT32_MAX },
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":0,\"sleep_millisecs\":4294967295}}\n" },
+        { "values ignored when not saved",
+          { .claimed = false, .have_saved = false, .saved_pages_to_scan = 7, .saved_sleep_millisecs = 8 },
+          "{\"version\":1,\"claimed\":false}\n" },
+};
+
+static void test_format_roundtrip(void **state) {
+        for (size_t i = 0; i < ELEMENTSOF(format_cases); i++) {
+                _cleanup_free_ char *text = NULL;
+                Record back, want = format_cases[i].r;
+                int r;
+
+                text = state_format(&format_cases[i].r);
+                assert_non_null(text);
+                if (!streq(text, format_cases[i].text))
+                        fail_msg("%s: formatted %s", format_cases[i].name, text);
+
+                r = state_parse(text, &back);
+                if (r != 0)
+                        fail_msg("%s: state_parse = %d", format_cases[i].name, r);
+                if (!want.have_saved)
+                        want.saved_pages_to_scan = want.saved_sleep_millisecs = 0;
+                check_record(format_cases[i].name, &back, &want);
+        }
+}
+
+static const struct {
+        const char *name;
+        const char *text;
+        int r;
+        Record want;
+} parse_cases[] = {
+        { "canonical", "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":100,\"sleep_millisecs\":20}}\n",
+          0, { .claimed = true, .have_saved = true, .saved_pages_to_scan = 100, .saved_sleep_millisecs = 20 } },
+        { "pretty-printed, keys reordered",
+          "{\n  \"saved\": { \"sleep_millisecs\": 20, \"pages_to_scan\": 100 },\n  \"claimed\": false,\n"
+          "  \"version\": 1\n}\n\n",
+          0, { .claimed = false, .have_saved = true, .saved_pages_to_scan = 100, .saved_sleep_millisecs = 20 } },
+        { "no trailing newline", "{\"version\":1,\"claimed\":false}", 0, { .claimed = false } },
+
+        { "empty", "", -EBADMSG, {} },
+        { "whitespace only", " \n\t\n", -EBADMSG, {} },
+        { "not JSON", "claimed=true\n", -EBADMSG, {} },
+        { "JSON array", "[1,true]\n", -EBADMSG, {} },
+        { "JSON string", "\"claimed\"\n", -EBADMSG, {} },
+        { "JSON null", "null\n", -EBADMSG, {} },
+        { "empty object", "{}\n", -EBADMSG, {} },
+        { "version missing", "{\"claimed\":true}\n", -EBADMSG, {} },
+        { "version 2", "{\"version\":2,\"claimed\":true}\n", -EBADMSG, {} },
+        { "version 0", "{\"version\":0,\"claimed\":true}\n", -EBADMSG, {} },
+        { "version as string", "{\"version\":\"1\",\"claimed\":true}\n", -EBADMSG, {} },
+        { "version as float", "{\"version\":1.0,\"claimed\":true}\n", -EBADMSG, {} },
+        { "claimed missing", "{\"version\":1}\n", -EBADMSG, {} },
+        { "claimed as string", "{\"version\":1,\"claimed\":\"true\"}\n", -EBADMSG, {} },
+        { "claimed as number", "{\"version\":1,\"claimed\":1}\n", -EBADMSG, {} },
+        { "claimed null", "{\"version\":1,\"claimed\":null}\n", -EBADMSG, {} },
+        { "unknown top-level key", "{\"version\":1,\"claimed\":true,\"owner\":\"me\"}\n", -EBADMSG, {} },
+        { "saved not an object", "{\"version\":1,\"claimed\":true,\"saved\":[100,20]}\n", -EBADMSG, {} },
+        { "saved null", "{\"version\":1,\"claimed\":true,\"saved\":null}\n", -EBADMSG, {} },
+        { "saved empty", "{\"version\":1,\"claimed\":true,\"saved\":{}}\n", -EBADMSG, {} },
+        { "saved without sleep",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":100}}\n", -EBADMSG, {} },
+        { "saved without pages",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"sleep_millisecs\":20}}\n", -EBADMSG, {} },
+        { "saved with an unknown key",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":1,\"sleep_millisecs\":2,\"run\":1}}\n",
+          -EBADMSG, {} },
+        { "negative pages",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":-1,\"sleep_millisecs\":20}}\n", -EBADMSG, {} },
+        { "negative sleep",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":1,\"sleep_millisecs\":-20}}\n", -EBADMSG, {} },
+        { "pages above u32",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":4294967296,\"sleep_millisecs\":20}}\n",
+          -EBADMSG, {} },
+        { "sleep above i64",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":1,\"sleep_millisecs\":18446744073709551615}}\n",
+          -EBADMSG, {} },
+        { "sleep far above u64",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":1,\"sleep_millisecs\":1e30}}\n",
+          -EBADMSG, {} },
+        { "pages as float",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":100.5,\"sleep_millisecs\":20}}\n",
+          -EBADMSG, {} },
+        { "pages as string",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":\"100\",\"sleep_millisecs\":20}}\n",
+          -EBADMSG, {} },
+        { "garbage after the object", "{\"version\":1,\"claimed\":true}x\n", -EBADMSG, {} },
+        { "second object after the first", "{\"version\":1,\"claimed\":true}\n{\"version\":1,\"claimed\":false}\n",
+          -EBADMSG, {} },
+        { "trailing comma", "{\"version\":1,\"claimed\":true,}\n", -EBADMSG, {} },
+        { "single quotes", "{'version':1,'claimed':true}\n", -EBADMSG, {} },
+        { "NaN", "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":NaN,\"sleep_millisecs\":1}}\n",
+          -EBADMSG, {} },
+        { "bare word", "{\"version\":1,\"claimed\":tru}\n", -EBADMSG, {} },
+        { "duplicate key, last one wrong", "{\"version\":1,\"claimed\":true,\"claimed\":\"no\"}\n", -EBADMSG, {} },
+        { "comment", "/* x */{\"version\":1,\"claimed\":true}\n", -EBADMSG, {} },
+        { "unclosed", "{\"version\":1,\"claimed\":true\n", -EBADMSG, {} },
+};
+
+static void test_parse(void **state) {
+        for (size_t i = 0; i < ELEMENTSOF(parse_cases); i++) {
+                Record got;
+                int r;
+
+                memset(&got, 0xaa, sizeof(got));
+                r = state_parse(parse_cases[i].text, &got);
+                if (r != parse_cases[i].r)
+                        fail_msg("%s: state_parse = %d, want %d", parse_cases[i].name, r, parse_cases[i].r);
+                /* On failure the record is zeroed, never half-filled. */
+                check_record(parse_cases[i].name, &got, &parse_cases[i].want);
+        }
+}
+
+/* A crash mid-write leaves (without rename) at worst a prefix: no prefix may pass as a record. */
+static void test_parse_truncated(void **state) {
+        static const Record records[] = {
+                { .claimed = true, .have_saved = true, .saved_pages_to_scan = 1250, .saved_sleep_millisecs = 20 },
+                { .claimed = false },
+        };
+
+        for (size_t k = 0; k < ELEMENTSOF(records); k++) {
+                _cleanup_free_ char *text = state_format(&records[k]);
+                size_t len;
+
+                assert_non_null(text);
+                len = strlen(text);
+                assert_true(len > 2 && text[len - 1] == '\n');
+
+                /* Everything shorter than the object itself; the full object without the
+                 * newline is complete and valid. */
+                for (size_t l = 0; l < len - 1; l++) {
+                        _cleanup_free_ char *prefix = strndup(text, l);
+                        Record got;
+                        int r;
+
+                        assert_non_null(prefix);
+                        r = state_parse(prefix, &got);
+                        if (r != -EBADMSG)
+                                fail_msg("record %zu truncated to %zu bytes (\"%s\"): state_parse = %d", k, l,
+                                         prefix, r);
+                }
+                {
+                        _cleanup_free_ char *whole = strndup(text, len - 1);
+                        Record got;
+
+                        assert_int_equal(state_parse(whole, &got), 0);
+                }
+        }
+}
+
+/* --- files --------------------------------------------------------------------------------- */
+
+static void make_tmpdir(char *buf, size_t size) {
+        (void) snprintf(buf, size, "/tmp/test-state.XXXXXX");
+        if (!mkdtemp(buf))
+                fail_msg("mkdtemp: %s", strerror(errno));
+}
+
+static void remove_dir(const char *dir) {
+        DIR *d;
+        struct dirent *de;
+
+        d = opendir(dir);
+        if (!d)
+                return;
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno == EISDIR)
+                                (void) unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+        closedir(d);
+        (void) rmdir(dir);
+}
+
+/* Lists the directory: the record file only, nothing else (no temporary leftovers). */
+static void check_only_record(const char *name, const char *dir) {
+        DIR *d;
+        struct dirent *de;
+        unsigned n = 0;
+
+        d = opendir(dir);
+        assert_non_null(d);
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (!streq(de->d_name, STATE_FILE_NAME)) {
+                        closedir(d);
+                        fail_msg("%s: stray file \"%s\" in the state directory", name, de->d_name);
+                }
+                n++;
+        }
+        closedir(d);
+        if (n != 1)
+                fail_msg("%s: %u files, want the record alone", name, n);
+}
+
+static void write_file(const char *dir, const char *name, const char *content, size_t len) {
+        char path[PATH_MAX];
+        _cleanup_close_ int fd = -EBADF;
+
+        (void) snprintf(path, sizeof(path), "%s/%s", dir, name);
+        fd = open(path, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, content, len), (ssize_t) len);
+}
+
+static void test_save_load(void **state) {
+        static const Record records[] = {
+                { .claimed = true, .have_saved = true, .saved_pages_to_scan = 100, .saved_sleep_millisecs = 20 },
+                { .claimed = true, .have_saved = true, .saved_pages_to_scan = 5000, .saved_sleep_millisecs = 10 },
+                { .claimed = false },
+        };
+        char base[64], dir[128], path[PATH_MAX];
+        mode_t old_umask;
+
+        make_tmpdir(base, sizeof(base));
+        /* The state directory itself does not exist yet: state_save creates it 0700. */
+        (void) snprintf(dir, sizeof(dir), "%s/kubevirt-ksmd", base);
+        (void) snprintf(path, sizeof(path), "%s/" STATE_FILE_NAME, dir);
+
+        /* A permissive umask must not widen the file, a strict one must not narrow it. */
+        old_umask = umask(0);
+
+        for (size_t i = 0; i < ELEMENTSOF(records); i++) {
+                char name[64];
+                struct stat st;
+                Record got;
+                int r;
+
+                (void) snprintf(name, sizeof(name), "save %zu", i);
+                if (i == 2)
+                        (void) umask(0077);
+
+                r = state_save(dir, &records[i]);
+                if (r != 0)
+                        fail_msg("%s: state_save = %d", name, r);
+
+                if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+                        fail_msg("%s: no state directory", name);
+                if (i == 0 && (st.st_mode & 07777) != 0700)
+                        fail_msg("%s: directory mode %o, want 0700", name, st.st_mode & 07777);
+                if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+                        fail_msg("%s: no record file", name);
+                if ((st.st_mode & 07777) != 0600)
+                        fail_msg("%s: file mode %o, want 0600", name, st.st_mode & 07777);
+                check_only_record(name, dir);
+
+                memset(&got, 0xaa, sizeof(got));
+                r = state_load(dir, &got);
+                if (r != 1)
+                        fail_msg("%s: state_load = %d, want 1", name, r);
+                check_record(name, &got, &records[i]);
+        }
+
+        (void) umask(old_umask);
+        remove_dir(dir);
+        remove_dir(base);
+}
+
+static void test_load_errors(void **state) {
+        char base[64], dir[PATH_MAX];
+        _cleanup_free_ char *big = NULL;
+        Record got;
+        int r;
+
+        make_tmpdir(base, sizeof(base));
+
+        /* Missing directory, then an empty one: no record, not an error. */
+        (void) snprintf(dir, sizeof(dir), "%s/missing", base);
+        memset(&got, 0xaa, sizeof(got));
+        assert_int_equal(state_load(dir, &got), 0);
+        check_record("missing directory", &got, &(Record) {});
+
+        memset(&got, 0xaa, sizeof(got));
+        assert_int_equal(state_load(base, &got), 0);
+        check_record("missing file", &got, &(Record) {});
+
+        /* Corrupt contents. */
+        static const struct {
+                const char *name;
+                const char *content;
+                size_t len;
+        } corrupt[] = {
+                { "empty file", "", 0 },
+                { "truncated", "{\"version\":1,\"clai", 18 },
+                { "not JSON", "hello\n", 6 },
+                { "NUL inside", "{\"version\":1,\"claimed\":true}\0junk", 34 },
+                { "wrong version", "{\"version\":7,\"claimed\":true}\n", 29 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(corrupt); i++) {
+                write_file(base, STATE_FILE_NAME, corrupt[i].content, corrupt[i].len);
+                memset(&got, 0xaa, sizeof(got));
+                r = state_load(base, &got);
+                if (r != -EBADMSG)
+                        fail_msg("%s: state_load = %d, want -EBADMSG", corrupt[i].name, r);
+                check_record(corrupt[i].name, &got, &(Record) {});
+        }
+
+        /* Larger than any record could be: refused without parsing. */
+        big = malloc(128 * 1024);
+        assert_non_null(big);
+        memset(big, ' ', 128 * 1024);
+        memcpy(big, "{\"version\":1,\"claimed\":true}", 28);
+        write_file(base, STATE_FILE_NAME, big, 128 * 1024);
+        assert_int_equal(state_load(base, &got), -EBADMSG);
+
+        /* The record is a directory: an I/O error, not "no record". */
+        (void) snprintf(dir, sizeof(dir), "%s/" STATE_FILE_NAME, base);
+        assert_int_equal(unlink(dir), 0);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        r = state_load(base, &got);
+        if (r != -EISDIR)
+                fail_msg("record is a directory: state_load = %d, want -EISDIR", r);
+
+        /* ...and state_save cannot replace it, and leaves no temporary file behind. */
+        r = state_save(base, &(Record) { .claimed = true });
+        if (r >= 0)
+                fail_msg("save over a directory: state_save = %d, want an error", r);
+        check_only_record("failed save", base);
+
+        remove_dir(base);
+}
+
+static void test_save_dir_errors(void **state) {
+        char base[64], path[PATH_MAX];
+        int r;
+
+        make_tmpdir(base, sizeof(base));
+
+        /* The state directory path is a regular file. */
+        (void) snprintf(path, sizeof(path), "%s/file", base);
+        write_file(base, "file", "x", 1);
+        r = state_save(path, &(Record) { .claimed = true });
+        if (r != -ENOTDIR)
+                fail_msg("state dir is a file: state_save = %d, want -ENOTDIR", r);
+
+        /* Its parent does not exist: not created recursively. */
+        (void) snprintf(path, sizeof(path), "%s/a/b", base);
+        r = state_save(path, &(Record) { .claimed = true });
+        if (r != -ENOENT)
+                fail_msg("missing parent: state_save = %d, want -ENOENT", r);
+
+        remove_dir(base);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_format_roundtrip),
+                cmocka_unit_test(test_parse),
+                cmocka_unit_test(test_parse_truncated),
+                cmocka_unit_test(test_save_load),
+                cmocka_unit_test(test_load_errors),
+                cmocka_unit_test(test_save_dir_errors),
+        };
+
+        return cmocka_run_group_tests_name("state", tests, NULL, NULL);
+}
