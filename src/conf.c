@@ -77,6 +77,7 @@ static int parse_log_level(const ConfigItem *item, const char *value, void *fiel
         X("Kubernetes", "Kubeconfig",               parse_path,        kubeconfig,                   0, 0) \
         X("Kubernetes", "NodeName",                 parse_node_name,   node_name,                    0, 0) \
         X("Kubernetes", "KubeVirtNamespace",        parse_namespace,   kubevirt_namespace,           0, 0) \
+        X("Kubernetes", "WatchIdleTimeoutSec",      parse_sec_range,   watch_idle_timeout_usec,      RECHECK_USEC_MIN, RECHECK_USEC_MAX) \
         X("Source",     "Type",                     parse_source_type, source_type,                  0, 0) \
         X("Source",     "KubeVirtFile",             parse_path,        kubevirt_file,                0, 0) \
         X("Source",     "NodeFile",                 parse_path,        node_file,                    0, 0) \
@@ -129,6 +130,7 @@ static const size_t config_string_fields[] = {
 /* The built-in defaults. The strings are literals here; config_init() duplicates them. */
 static const Config config_defaults = {
         .kubevirt_namespace = (char *) CONF_DEFAULT_KUBEVIRT_NAMESPACE,
+        .watch_idle_timeout_usec = CONF_DEFAULT_WATCH_IDLE_TIMEOUT_USEC,
 
         .source_type = SOURCE_FILE,     /* runs with no cluster at all */
         .kubevirt_file = (char *) CONF_DEFAULT_KUBEVIRT_FILE,

@@ -43,12 +43,15 @@ typedef enum SourceType {
 #define CONF_DEFAULT_ADVISOR_MIN_PAGES  500     /* kernel default */
 #define CONF_DEFAULT_ADVISOR_MAX_PAGES  30000   /* kernel default */
 #define CONF_DEFAULT_KUBEVIRT_NAMESPACE "kubevirt"
+/* API servers send a bookmark about once a minute on watches that ask for them. */
+#define CONF_DEFAULT_WATCH_IDLE_TIMEOUT_USEC (120 * UINT64_C(1000000))
 
 typedef struct Config {
         /* [Kubernetes] */
         char *kubeconfig;               /* NULL: in-cluster service account */
         char *node_name;                /* NULL: $NODE_NAME, else the host name */
         char *kubevirt_namespace;       /* informational; CRs are watched in all namespaces */
+        uint64_t watch_idle_timeout_usec; /* a watch silent this long (no event, no bookmark) is renewed */
 
         /* [Source] */
         SourceType source_type;

@@ -17,6 +17,7 @@
 #include "meminfo.h"
 #include "policy.h"
 #include "source-file.h"
+#include "source-kube.h"
 #include "state.h"
 #include "util.h"
 
@@ -83,6 +84,34 @@ static int manager_start_source(Manager *m) {
                 r = source_file_new(m->event, m->node_name, m->config.kubevirt_file, m->config.node_file,
                                     on_source_changed, m, &m->source);
                 break;
+        case SOURCE_KUBERNETES: {
+                _cleanup_free_ char *reason = NULL;
+                const char *host = getenv("KUBERNETES_SERVICE_HOST");
+                KubeCredentials creds = {};
+
+                if (m->config.kubeconfig)
+                        r = kubeconfig_load(m->config.kubeconfig, NULL, &creds, &reason);
+                else if (host && *host)
+                        r = kubeconfig_in_cluster(host, getenv("KUBERNETES_SERVICE_PORT") ?: "443", NULL, &creds, &reason);
+                else
+                        return log_error_errno(-ENOENT, "[Source] Type=kubernetes needs [Kubernetes] Kubeconfig= or an "
+                                               "in-cluster service account ($KUBERNETES_SERVICE_HOST is not set).");
+                if (r < 0)
+                        return log_error_errno(r, "Failed to load Kubernetes credentials from %s: %s",
+                                               m->config.kubeconfig ?: "the service account", reason ?: strerror(-r));
+
+                r = source_kube_new(m->event, m->node_name,
+                                    &(SourceKubeOptions) {
+                                            .credentials = &creds,
+                                            .watch_idle_timeout_usec = m->config.watch_idle_timeout_usec,
+                                            .event_namespace = "default",
+                                    },
+                                    on_source_changed, m, &m->source);
+                kube_credentials_done(&creds);
+                if (r >= 0)
+                        log_info("Using the API server at %s.", m->config.kubeconfig ? "the kubeconfig's server" : host);
+                break;
+        }
         default:
                 return log_error_errno(-EOPNOTSUPP, "Source type '%s' is not supported by this build.",
                                        source_type_to_string(m->config.source_type));
@@ -120,7 +149,9 @@ static Selection manager_compute_selection(Manager *m, NodeView *node) {
         Selection sel;
         int r;
 
-        if (!s || !s->kubevirts_known || !s->node)
+        /* While the inputs are not current (API server away, a file that does not parse) KSM is
+         * left as it is. */
+        if (!s || !s->connected || !s->kubevirts_known || !s->node)
                 return SELECTION_HOLD;
 
         r = ksm_config_from_kubevirts(s->kubevirts, s->n_kubevirts, &kc);
@@ -262,6 +293,40 @@ static int manager_patch_node(Manager *m, const NodeView *node, const char *labe
         return 1;
 }
 
+/* Tells people looking at the Node (kubectl describe node) what the daemon did to KSM. */
+static void manager_post_action_event(Manager *m, const ReconcileDecision *d, const ReconcileInput *in) {
+        _cleanup_free_ char *msg = NULL;
+        const char *reason;
+        int r = -1;
+
+        if (!m->source)
+                return;
+
+        switch (d->action) {
+        case KSM_ACTION_START:
+                reason = "KSMEnabled";
+                r = asprintf(&msg, d->claimed ? "KSM was found switched off outside %s; switched it back on" :
+                             "Switched KSM on: the node is selected by the KubeVirt CR's nodeLabelSelector (%s)",
+                             d->claimed ? PACKAGE_NAME : d->reason);
+                break;
+        case KSM_ACTION_RESTORE:
+                reason = d->write_run ? "KSMDisabled" : "KSMRestored";
+                if (d->write_pages || d->write_sleep)
+                        r = asprintf(&msg, "%s KSM; restored pages_to_scan=%" PRIu32 " sleep_millisecs=%" PRIu32,
+                                     d->write_run ? "Switched off" : "Released",
+                                     d->write_pages ? d->pages_to_scan : in->pages_to_scan,
+                                     d->write_sleep ? d->sleep_millisecs : in->sleep_millisecs);
+                else
+                        r = asprintf(&msg, "%s KSM; the scan settings were already as before", d->write_run ? "Switched off" : "Released");
+                break;
+        default:
+                return;
+        }
+        if (r < 0)
+                return;
+        source_post_event(m->source, "Normal", reason, msg);
+}
+
 static int manager_reconcile(Manager *m) {
         _cleanup_free_ char *errors = NULL;
         NodeView node = {};
@@ -364,6 +429,9 @@ static int manager_reconcile(Manager *m) {
 
         if (d.record_write_after)
                 (void) manager_write_record(m, &d.new_record);
+
+        if (!errors)
+                manager_post_action_event(m, &d, &in);
 
 finish:
         /* The label follows the truth, whatever we wrote. */

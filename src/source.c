@@ -51,6 +51,11 @@ int source_patch_node(Source *s, json_object *patch) {
         return r;
 }
 
+void source_post_event(Source *s, const char *type, const char *reason, const char *message) {
+        if (s->vtable->post_event)
+                s->vtable->post_event(s, type, reason, message);
+}
+
 void source_set_kubevirts(Source *s, json_object **crs, size_t n) {
         kubevirts_free(s->kubevirts, s->n_kubevirts);
         s->kubevirts = crs;

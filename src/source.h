@@ -18,6 +18,9 @@ typedef struct SourceVTable {
         /* Applies a JSON merge patch to this node's object; may complete asynchronously.
          * 0 (applied or queued) or -errno. */
         int (*patch_node)(Source *s, json_object *patch);
+        /* Records an event on this node for people to see (kubectl describe node); optional,
+         * fire and forget. type is "Normal" or "Warning". */
+        void (*post_event)(Source *s, const char *type, const char *reason, const char *message);
         /* Frees the implementation's data. */
         void (*done)(Source *s);
 } SourceVTable;
@@ -54,6 +57,7 @@ static inline int source_start(Source *s) {
         return s->vtable->start(s);
 }
 int source_patch_node(Source *s, json_object *patch);
+void source_post_event(Source *s, const char *type, const char *reason, const char *message);
 
 /* For implementations: replace the view (takes ownership of crs and its references, and of a
  * reference to node), set the error text (NULL clears it), and tell the owner. */
