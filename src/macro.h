@@ -92,6 +92,11 @@ static inline void strv_freep(char ***p) {
         strv_free(*p);
 }
 
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 /* Replaces *p with a copy of s (or NULL). 0 or -ENOMEM. */
 static inline int free_and_strdup(char **p, const char *s) {
         char *t = NULL;

@@ -452,6 +452,8 @@ finish:
 
         if (errors)
                 manager_set_last_error(m, errors);
+        else if (m->reload_error)
+                manager_set_last_error(m, m->reload_error);
         else if (m->config_error)
                 manager_set_last_error(m, m->config_error);
         else if (m->source && m->source->error)
@@ -503,7 +505,9 @@ int manager_reload(Manager *m) {
                         (void) asprintf(&e, "Invalid configuration, kept the old one: %s: %s",
                                         file ?: m->config_path, msg ?: strerror(-r));
                 log_warning("%s", strna(e));
-                manager_set_last_error(m, e);
+                free(m->reload_error);
+                m->reload_error = TAKE_PTR(e);
+                manager_set_last_error(m, m->reload_error);
                 config_done(&c);
                 free(m->status);
                 m->status = NULL;
@@ -520,6 +524,9 @@ int manager_reload(Manager *m) {
         sysfs_changed = !streq_ptr(c.sysfs_dir, m->config.sysfs_dir);
 
         config_move(&m->config, &c);
+        m->reload_error = mfree(m->reload_error);
+        /* New bounds or a new policy apply now, not at the next tick. */
+        m->policy_tick = true;
         if (m->config.log_level >= 0)
                 log_set_max_level(m->config.log_level);
 
@@ -792,6 +799,7 @@ Manager *manager_free(Manager *m) {
         free(m->state_dir);
         free(m->last_error);
         free(m->config_error);
+        free(m->reload_error);
         free(m->status);
         free(m->published.last_error);
         free(m);

@@ -44,6 +44,7 @@ typedef struct Manager {
         Tuning last_want;
         char *last_error;
         char *config_error;                     /* the selector/config problem, if any */
+        char *reload_error;                     /* the last refused reload, until one succeeds */
         char *status;
 
         /* Unmerge() runs the blocking write of 2 to "run" in a child process. */

@@ -182,3 +182,25 @@ prop_is() { [ "$(prop "$1")" = "$2" ]; }
 reconciled_after() { local t; t=$(prop LastReconcile); [ -n "$t" ] && [ "$t" -gt "$1" ]; }
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
 log_has() { grep -q -- "$1" "$LOG"; }
+
+# ---- helpers for negative and unprivileged checks ---------------------------------------------
+# stays DESCRIPTION SECONDS COMMAND...: the condition holds now and throughout the window (the
+# bounded counterpart of eventually, for "this must not happen" assertions).
+stays() {
+        local d=$1 t=$2; shift 2
+        local end=$(( $(date +%s%N) + ${t%.*} * 1000000000 ))
+        while :; do
+                "$@" || { not_ok "$d (stopped holding)"; return; }
+                [ "$(date +%s%N)" -ge "$end" ] && break
+                sleep 0.05
+        done
+        ok "$d"
+}
+# settled: LastReconcile did not move for 300 ms (no reconcile in flight); use with wait_until.
+settled() { local a; a=$(prop LastReconcile); sleep 0.3; [ -n "$a" ] && [ "$(prop LastReconcile)" = "$a" ]; }
+# as_nobody COMMAND...: runs a command as uid/gid 65534 with no supplementary groups.
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+# SLOW: multiplier for the tests' own timeouts; larger under valgrind, 1 otherwise.
+if [ -z "${SLOW:-}" ]; then
+        if [ -n "${KSMD_VALGRIND:-}" ]; then SLOW=5; else SLOW=1; fi
+fi
