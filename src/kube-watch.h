@@ -56,3 +56,6 @@ int kube_list_parse(const char *body, size_t n, json_object ***ret_items, size_t
 
 const char *watch_event_type_to_string(WatchEventType t);
 WatchEventType watch_event_type_from_string(const char *s);
+
+/* Releases what kube_list_parse() returned (items may be NULL when n is 0). */
+void kube_list_free(json_object **items, size_t n);

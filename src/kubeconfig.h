@@ -26,6 +26,26 @@ typedef struct KubeCredentials {
         char *namespace;                /* the context's namespace, or NULL */
 } KubeCredentials;
 
+/* Details beyond the contracts below.
+ * kubeconfig_parse():
+ *   - server must start with https:// or http://. Plain http:// (no TLS at all) is allowed for a
+ *     local apiserver or an authenticating proxy. Trailing slashes are dropped, a path is kept.
+ *   - A context without a user, or a user without credentials ("user: {}"), is anonymous: no
+ *     token and no client certificate are set.
+ *   - token and token_file may both be set: client-go then sends the file's current token and
+ *     falls back to the static one when the file cannot be read.
+ *   - exec, auth-provider, username/password and impersonation (as, as-groups...) are -EINVAL,
+ *     as are both a file and *-data for the same item, a client certificate without its key (or
+ *     the reverse), and insecure-skip-tls-verify together with a CA.
+ *   - insecure-skip-tls-verify is a plain YAML true or false; "yes" or a quoted "true" is -EINVAL.
+ *   - Only the first YAML document is read; YAML merge keys ("<<") are not expanded.
+ * kubeconfig_load(): a file over 4 MiB is -EFBIG; relative paths inside resolve against the
+ *   absolute directory of path (a relative path is taken from the current directory).
+ * kubeconfig_in_cluster(): port NULL or empty means 443; a port that is not 1-65535 is -EINVAL;
+ *   a token path that cannot be stat()ed for another reason than ENOENT gives that -errno.
+ * kube_token_read(): leading blank lines are skipped; a token with control characters (which
+ *   would corrupt the Authorization header) is -EBADMSG. */
+
 /* Parses a kubeconfig (YAML or JSON) from a buffer. context selects the context by name (NULL:
  * current-context). Relative file paths are resolved against base_dir (the kubeconfig's
  * directory), as kubectl does. Base64 *-data fields are decoded.

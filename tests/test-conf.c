@@ -74,11 +74,6 @@ static int format_string(char **ret, const char *fmt, ...) {
         return n;
 }
 
-static char *mfree(char *p) {
-        free(p);
-        return NULL;
-}
-
 static void closedirp(DIR **d) {
         if (*d)
                 (void) closedir(*d);
@@ -722,6 +717,7 @@ static const char *const expected_keys[] = {
         "Kubernetes.Kubeconfig",
         "Kubernetes.NodeName",
         "Kubernetes.KubeVirtNamespace",
+        "Kubernetes.WatchIdleTimeoutSec",
         "Source.Type",
         "Source.KubeVirtFile",
         "Source.NodeFile",

@@ -1,0 +1,394 @@
+#!/bin/bash
+# test-apiserver-kubectl.sh — proves the fidelity of the Kubernetes API test server
+# (tests/kube-apiserver.py) by running real kubectl builds against it, then checks the
+# watch, error and fault-injection behaviour the daemon's tests rely on with a small HTTPS
+# client. TAP output; every wait is a bounded poll on a condition.
+#
+# kubectl builds tried: $KUBECTL if set, /usr/bin/kubectl (Debian's 1.20 or the Cloud SDK
+# dispatcher), and the oldest and newest /usr/lib/google-cloud-sdk/bin/kubectl.1.* (all of
+# them with KUBECTL_ALL=1). KEEP_TMP=1 keeps the scratch directory.
+
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+SERVER=$top_srcdir/tests/kube-apiserver.py
+FIX=$top_srcdir/tests/fixtures/apiserver
+
+TAP_N=0
+TAP_FAILED=0
+ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $*"; }
+not_ok() { TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1)); echo "not ok $TAP_N - $*"; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+wait_until() {
+        local t=$1; shift
+        local end=$(( $(date +%s%N) + t * 1000000000 ))
+        while :; do
+                "$@" && return 0
+                [ "$(date +%s%N)" -ge "$end" ] && return 1
+                sleep 0.05
+        done
+}
+eventually() {
+        local d=$1 t=$2; shift 2
+        if wait_until "$t" "$@"; then ok "$d"; else not_ok "$d (not within ${t}s)"; fi
+}
+
+command -v python3 >/dev/null || skip_all "python3 not installed"
+command -v openssl >/dev/null || skip_all "openssl not installed"
+
+# ---- the kubectl builds ----------------------------------------------------------------------
+KUBECTLS=()
+add_kubectl() {
+        local k=$1 x
+        [ -x "$k" ] || return 0
+        for x in "${KUBECTLS[@]+"${KUBECTLS[@]}"}"; do [ "$x" = "$k" ] && return 0; done
+        KUBECTLS+=("$k")
+}
+[ -n "${KUBECTL:-}" ] && add_kubectl "$(command -v "$KUBECTL" || echo "$KUBECTL")"
+add_kubectl /usr/bin/kubectl
+mapfile -t GCLOUD < <(ls /usr/lib/google-cloud-sdk/bin/kubectl.1.* 2>/dev/null | sort -t. -k3,3n)
+if [ "${#GCLOUD[@]}" -gt 0 ]; then
+        if [ -n "${KUBECTL_ALL:-}" ]; then
+                for k in "${GCLOUD[@]}"; do add_kubectl "$k"; done
+        else
+                add_kubectl "${GCLOUD[0]}"
+                add_kubectl "${GCLOUD[${#GCLOUD[@]} - 1]}"
+        fi
+fi
+[ "${#KUBECTLS[@]}" -gt 0 ] || skip_all "kubectl not installed"
+
+# ---- scratch dir, servers, cleanup -----------------------------------------------------------
+T=$(mktemp -d /tmp/kas-test.XXXXXX)
+PIDS=()
+cleanup() {
+        local p
+        for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill -TERM "$p" 2>/dev/null; done
+        for p in "${PIDS[@]+"${PIDS[@]}"}"; do
+                wait_until 5 eval "! kill -0 $p 2>/dev/null" || kill -KILL "$p" 2>/dev/null
+                wait "$p" 2>/dev/null
+        done
+        if [ "$TAP_FAILED" -eq 0 ] && [ -z "${KEEP_TMP:-}" ]; then rm -rf "$T"; else echo "# kept $T"; fi
+}
+trap cleanup EXIT
+
+# start_server DIR ARGS...: runs the server in the background, waits for DIR/ready.
+start_server() {
+        local d=$1; shift
+        mkdir -p "$d"
+        python3 -X dev "$SERVER" --dir "$d" "$@" >"$d/server.out" 2>&1 &
+        PIDS+=("$!")
+        wait_until 15 test -f "$d/ready"
+}
+
+# A tiny HTTPS client: cli DIR METHOD PATH [options]; see --help.
+cat >"$T/cli.py" <<'EOF'
+import argparse, http.client, json, os, socket, ssl, sys, time
+ap = argparse.ArgumentParser()
+ap.add_argument("dir"); ap.add_argument("method"); ap.add_argument("path")
+ap.add_argument("--data"); ap.add_argument("--ctype", default="application/json")
+ap.add_argument("--token"); ap.add_argument("--no-token", action="store_true")
+ap.add_argument("--accept", default="application/json")
+ap.add_argument("--watch", action="store_true", help="read events until the stream ends")
+ap.add_argument("--max-events", type=int, default=0)
+ap.add_argument("--timeout", type=float, default=10)
+ap.add_argument("--expect", help="Python expression over s, h, b, ev, end")
+ap.add_argument("--print", dest="pr", help="Python expression to print")
+a = ap.parse_args()
+port = int(open(os.path.join(a.dir, "port")).read())
+token = a.token or open(os.path.join(a.dir, "token")).read().strip()
+ctx = ssl.create_default_context(cafile=os.path.join(a.dir, "ca.crt"))
+conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=a.timeout)
+hdrs = {"Accept": a.accept, "User-Agent": "test-apiserver-kubectl/cli"}
+if not a.no_token:
+    hdrs["Authorization"] = "Bearer " + token
+body = None
+if a.data is not None:
+    body = a.data.encode()
+    hdrs["Content-Type"] = a.ctype
+s, h, b, ev, end = None, {}, None, [], None
+try:
+    conn.request(a.method, a.path, body, hdrs)
+    r = conn.getresponse()
+    s, h = r.status, {k.lower(): v for k, v in r.getheaders()}
+    if a.watch and s == 200:
+        try:
+            while True:
+                line = r.readline()
+                if not line:
+                    end = "normal"
+                    break
+                ev.append(json.loads(line))
+                if a.max_events and len(ev) >= a.max_events:
+                    end = "max"
+                    break
+        except http.client.IncompleteRead:
+            end = "abrupt"
+        except (socket.timeout, TimeoutError):
+            end = "timeout"
+        except (ConnectionError, ssl.SSLError, OSError):
+            end = "abrupt"
+    else:
+        raw = r.read()
+        try:
+            b = json.loads(raw)
+        except ValueError:
+            b = raw.decode(errors="replace")
+except ConnectionRefusedError:
+    end = "refused"
+except (ConnectionError, ssl.SSLError, http.client.RemoteDisconnected, OSError) as e:
+    end = "error:" + type(e).__name__
+finally:
+    conn.close()
+env = {"s": s, "h": h, "b": b, "ev": ev, "end": end, "json": json}
+if a.pr:
+    print(eval(a.pr, env))
+if a.expect:
+    try:
+        res = eval(a.expect, env)
+    except Exception as e:
+        res = False
+        print("# expect raised %r" % e, file=sys.stderr)
+    if not res:
+        print("# expected: %s" % a.expect, file=sys.stderr)
+        print("# got: status=%s end=%s headers=%s" % (s, end, json.dumps(h)), file=sys.stderr)
+        print("# body: %s" % json.dumps(b)[:2000], file=sys.stderr)
+        print("# events: %s" % json.dumps(ev)[:2000], file=sys.stderr)
+        sys.exit(1)
+EOF
+cli() { python3 "$T/cli.py" "$@"; }
+
+D=$T/srv
+start_server "$D" --bookmark-interval 1 --history-size 50 || { not_ok "server starts"; exit 1; }
+ok "server starts and writes DIR/ready"
+check "kubeconfig, token, port and CA are written" \
+        test -s "$D/kubeconfig" -a -s "$D/token" -a -s "$D/port" -a -s "$D/ca.crt"
+control() { cli "$D" "$@" --no-token; }
+
+# ---- kubectl, one round per build ------------------------------------------------------------
+i=0
+for K in "${KUBECTLS[@]}"; do
+        i=$((i + 1))
+        KV=$("$K" version --client 2>/dev/null | grep -o 'v1\.[0-9]*\.[0-9]*[^ ",]*' | head -n1)
+        tag="kubectl $KV ($K)"
+        CACHE=$T/cache-$i
+        O=$T/out-$i
+        kc() { timeout 20 "$K" --kubeconfig "$D/kubeconfig" --cache-dir "$CACHE" "$@"; }
+        jp() { kc get "$@" 2>&1; }
+
+        check "$tag: version shows the server's v1.30.0" \
+                eval 'kc version >"$O" 2>&1 && grep -q "v1\.30\.0" "$O"'
+        check "$tag: create -f node01.yaml" \
+                eval 'kc create -f "$FIX/node01.yaml" >"$O" 2>&1 && grep -q "node/node01 created" "$O"'
+        check "$tag: get nodes prints the server-side table" \
+                eval 'kc get nodes >"$O" 2>&1 && grep -Eq "^node01 +Ready +worker +[0-9]+s +v1\.30\.0" "$O"'
+        check "$tag: get node node01 -o json has the labels" \
+                eval 'kc get node node01 -o json >"$O" 2>&1 && python3 -c "import json,sys; o=json.load(open(sys.argv[1])); l=o[\"metadata\"][\"labels\"]; sys.exit(not (l[\"kubernetes.io/hostname\"]==\"node01\" and o[\"kind\"]==\"Node\" and int(o[\"metadata\"][\"resourceVersion\"])>0 and o[\"metadata\"][\"uid\"]))" "$O"'
+        check "$tag: label node node01 foo=bar" \
+                eval 'kc label node node01 foo=bar >/dev/null 2>&1 && [ "$(jp node node01 -o jsonpath="{.metadata.labels.foo}")" = bar ]'
+        check "$tag: label without --overwrite refuses to change a value" \
+                eval '! kc label node node01 foo=baz >"$O" 2>&1 && grep -q "already has a value" "$O"'
+        check "$tag: label --overwrite changes it" \
+                eval 'kc label node node01 foo=baz --overwrite >/dev/null 2>&1 && [ "$(jp node node01 -o jsonpath="{.metadata.labels.foo}")" = baz ]'
+        check "$tag: label foo- removes it" \
+                eval 'kc label node node01 foo- >/dev/null 2>&1 && kc get node node01 -o json | python3 -c "import json,sys; sys.exit(\"foo\" in json.load(sys.stdin)[\"metadata\"][\"labels\"])"'
+        check "$tag: annotate node node01 a=b" \
+                eval 'kc annotate node node01 a=b >/dev/null 2>&1 && [ "$(jp node node01 -o jsonpath="{.metadata.annotations.a}")" = b ]'
+        check "$tag: patch node (strategic merge) sets a label" \
+                eval 'kc patch node node01 -p "{\"metadata\":{\"labels\":{\"smp\":\"yes\"}}}" >/dev/null 2>&1 && [ "$(jp node node01 -o jsonpath="{.metadata.labels.smp}")" = yes ]'
+        check "$tag: create -f kubevirt.yaml" \
+                eval 'kc create -f "$FIX/kubevirt.yaml" >"$O" 2>&1 && grep -q "kubevirt.kubevirt.io/kubevirt created" "$O"'
+        check "$tag: get kubevirts -A" \
+                eval 'kc get kubevirts -A >"$O" 2>&1 && grep -Eq "^NAMESPACE +NAME +AGE +PHASE" "$O" && grep -Eq "^kubevirt +kubevirt +[0-9]+s" "$O"'
+        check "$tag: get kv -n kubevirt kubevirt -o jsonpath" \
+                eval '[ "$(jp kv -n kubevirt kubevirt -o jsonpath="{.spec.configuration.ksmConfiguration.nodeLabelSelector.matchLabels.kubevirt\.io/ksm}")" = true ]'
+        check "$tag: patch --type=merge with an empty selector changes nothing" \
+                eval 'kc patch kubevirt kubevirt -n kubevirt --type=merge -p "{\"spec\":{\"configuration\":{\"ksmConfiguration\":{\"nodeLabelSelector\":{}}}}}" >"$O" 2>&1 && grep -q "(no change)" "$O" && [ "$(jp kv -n kubevirt kubevirt -o jsonpath="{.metadata.generation}")" = 1 ]'
+        check "$tag: patch --type=merge null deletes matchLabels, bumps generation" \
+                eval 'kc patch kubevirt kubevirt -n kubevirt --type=merge -p "{\"spec\":{\"configuration\":{\"ksmConfiguration\":{\"nodeLabelSelector\":{\"matchLabels\":null}}}}}" >/dev/null 2>&1 && [ "$(jp kv -n kubevirt kubevirt -o jsonpath="{.spec.configuration.ksmConfiguration.nodeLabelSelector}")" = "{}" ] && [ "$(jp kv -n kubevirt kubevirt -o jsonpath="{.metadata.generation}")" = 2 ]'
+        check "$tag: patch --type=json adds matchLabels" \
+                eval 'kc patch kubevirt kubevirt -n kubevirt --type=json -p "[{\"op\":\"add\",\"path\":\"/spec/configuration/ksmConfiguration/nodeLabelSelector/matchLabels\",\"value\":{\"a~b/c\":\"d\"}}]" >/dev/null 2>&1 && [ "$(jp kv -n kubevirt kubevirt -o jsonpath="{.spec.configuration.ksmConfiguration.nodeLabelSelector.matchLabels.a~b/c}")" = d ]'
+        check "$tag: patch --type=json with a failing test op is refused" \
+                eval '! kc patch kubevirt kubevirt -n kubevirt --type=json -p "[{\"op\":\"test\",\"path\":\"/spec/imagePullPolicy\",\"value\":\"Always\"}]" >"$O" 2>&1 && grep -q "test failed" "$O"'
+        check "$tag: strategic merge patch of a CR gets 415 like the real server" \
+                eval '! kc patch kubevirt kubevirt -n kubevirt -p "{\"spec\":{}}" >"$O" 2>&1 && grep -q "UnsupportedMediaType" "$O"'
+
+        # get --watch in the background sees a label change made meanwhile.
+        W=$T/watch-$i.out
+        timeout 30 "$K" --kubeconfig "$D/kubeconfig" --cache-dir "$CACHE" get nodes --watch \
+                --output-watch-events -L watched >"$W" 2>&1 &
+        WPID=$!
+        if wait_until 10 grep -q "node01" "$W"; then
+                kc label node node01 watched=yes >/dev/null 2>&1
+                eventually "$tag: get nodes --watch sees the label change" 10 \
+                        grep -Eq "^MODIFIED +node01 .* yes *$" "$W"
+        else
+                not_ok "$tag: get nodes --watch lists node01 first"
+        fi
+        kill "$WPID" 2>/dev/null; wait "$WPID" 2>/dev/null
+
+        check "$tag: create an Event about node01" \
+                eval 'kc create -f "$FIX/event-node01.json" >/dev/null 2>&1'
+        check "$tag: get events -A" \
+                eval 'kc get events -A >"$O" 2>&1 && grep -Eq "^default +[0-9a-z<>]+ +Normal +KSMStarted +node/node01 +KSM started" "$O"'
+        check "$tag: delete kubevirt" \
+                eval 'kc delete kubevirt kubevirt -n kubevirt >"$O" 2>&1 && grep -q "deleted" "$O" && ! kc get kv -n kubevirt kubevirt >/dev/null 2>&1'
+        check "$tag: get node nope fails with NotFound" \
+                eval 'kc get node nope >"$O" 2>&1; [ $? -eq 1 ] && grep -q "(NotFound)" "$O" && grep -q "nodes \"nope\" not found" "$O"'
+        check "$tag: delete the node and the event" \
+                eval 'kc delete node node01 >/dev/null 2>&1 && kc delete event -n default node01.ksm-started >/dev/null 2>&1 && [ -z "$(kc get nodes -o name 2>/dev/null)" ]'
+done
+
+# ---- HTTP-level checks -----------------------------------------------------------------------
+check "401 without a token" \
+        cli "$D" GET /api/v1/nodes --no-token --expect 's==401 and b["kind"]=="Status" and b["reason"]=="Unauthorized" and b["code"]==401'
+check "401 with a wrong token" \
+        cli "$D" GET /api/v1/nodes --token wrong --expect 's==401'
+check "seed node01 through the control API" \
+        control POST /_test/seed --data "$(cat "$FIX/node01.json")" --expect 's==200 and b["items"][0]["metadata"]["name"]=="node01"'
+
+RV0=$(cli "$D" GET /api/v1/nodes --print 'b["metadata"]["resourceVersion"]')
+check "LIST items carry no kind (typed list), the list has a resourceVersion" \
+        cli "$D" GET /api/v1/nodes --expect 'b["kind"]=="NodeList" and "kind" not in b["items"][0] and int(b["metadata"]["resourceVersion"])>0 and "continue" not in b["metadata"]'
+check "merge patch: null deletes a key, other keys stay" \
+        cli "$D" PATCH /api/v1/nodes/node01 --ctype application/merge-patch+json \
+        --data '{"metadata":{"labels":{"kubevirt.io/schedulable":null,"new":"x"}}}' \
+        --expect 's==200 and "kubevirt.io/schedulable" not in b["metadata"]["labels"] and b["metadata"]["labels"]["new"]=="x" and b["metadata"]["labels"]["kubernetes.io/os"]=="linux"'
+RV1=$(cli "$D" GET /api/v1/nodes/node01 --print 'b["metadata"]["resourceVersion"]')
+check "a patch that changes nothing keeps the resourceVersion" \
+        cli "$D" PATCH /api/v1/nodes/node01 --ctype application/merge-patch+json \
+        --data '{"metadata":{"labels":{"new":"x"}}}' --expect "s==200 and b['metadata']['resourceVersion']=='$RV1'"
+check "resourceVersion increases monotonically across resources" \
+        eval 'a=$(cli "$D" PATCH /api/v1/nodes/node01 --ctype application/merge-patch+json --data "{\"metadata\":{\"labels\":{\"n\":\"1\"}}}" --print "b[\"metadata\"][\"resourceVersion\"]") &&
+              b=$(cli "$D" POST /api/v1/namespaces/default/events --data "$(cat "$FIX/event-node01.json")" --print "b[\"metadata\"][\"resourceVersion\"]") &&
+              c=$(cli "$D" PATCH /api/v1/nodes/node01 --ctype application/merge-patch+json --data "{\"metadata\":{\"labels\":{\"n\":\"2\"}}}" --print "b[\"metadata\"][\"resourceVersion\"]") &&
+              [ "$RV0" -lt "$RV1" ] && [ "$RV1" -lt "$a" ] && [ "$a" -lt "$b" ] && [ "$b" -lt "$c" ]'
+check "create of an existing object: 409 AlreadyExists" \
+        cli "$D" POST /api/v1/namespaces/default/events --data "$(cat "$FIX/event-node01.json")" \
+        --expect 's==409 and b["reason"]=="AlreadyExists" and b["details"]["name"]=="node01.ksm-started"'
+check "PUT with a stale resourceVersion: 409 Conflict" \
+        cli "$D" PUT /api/v1/nodes/node01 --data "{\"kind\":\"Node\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"node01\",\"resourceVersion\":\"$RV1\"}}" \
+        --expect 's==409 and b["reason"]=="Conflict" and "the object has been modified" in b["message"]'
+check "patch with a non-string label value: 422 Invalid" \
+        cli "$D" PATCH /api/v1/nodes/node01 --ctype application/merge-patch+json \
+        --data '{"metadata":{"labels":{"x":1}}}' \
+        --expect 's==422 and b["reason"]=="Invalid" and "cannot unmarshal number" in b["message"]'
+check "patch with a bad label value: 422 Invalid with causes" \
+        cli "$D" PATCH /api/v1/nodes/node01 --ctype application/merge-patch+json \
+        --data '{"metadata":{"labels":{"x":"has space"}}}' \
+        --expect 's==422 and b["details"]["causes"][0]["field"]=="metadata.labels" and b["details"]["kind"]=="Node"'
+check "patch with an unknown content type: 415" \
+        cli "$D" PATCH /api/v1/nodes/node01 --ctype application/x-yaml --data 'a: b' \
+        --expect 's==415 and b["reason"]=="UnsupportedMediaType"'
+check "json patch with ~1 escapes" \
+        cli "$D" PATCH /api/v1/nodes/node01 --ctype application/json-patch+json \
+        --data '[{"op":"add","path":"/metadata/annotations/kubevirt.io~1ksm-handler-managed","value":"true"},{"op":"test","path":"/metadata/annotations/kubevirt.io~1ksm-handler-managed","value":"true"}]' \
+        --expect 's==200 and b["metadata"]["annotations"]["kubevirt.io/ksm-handler-managed"]=="true"'
+check "404 is a NotFound Status" \
+        cli "$D" GET /apis/kubevirt.io/v1/namespaces/kubevirt/kubevirts/nope \
+        --expect 's==404 and b=={"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"kubevirts.kubevirt.io \"nope\" not found","reason":"NotFound","details":{"name":"nope","group":"kubevirt.io","kind":"kubevirts"},"code":404}'
+check "label selectors: equality, set-based, existence" \
+        cli "$D" GET '/api/v1/nodes?labelSelector=kubernetes.io/os%3Dlinux,n%20in%20(1,2),!absent,new' \
+        --expect 's==200 and [i["metadata"]["name"] for i in b["items"]]==["node01"]'
+check "label selector that matches nothing" \
+        cli "$D" GET '/api/v1/nodes?labelSelector=kubernetes.io/os%20notin%20(linux)' --expect 's==200 and b["items"]==[]'
+check "field selector metadata.name" \
+        cli "$D" GET '/api/v1/nodes?fieldSelector=metadata.name%3Dnope' --expect 's==200 and b["items"]==[]'
+check "limit/continue pages" \
+        eval 'c=$(cli "$D" GET "/api/v1/namespaces?limit=2" --print "b[\"metadata\"][\"continue\"]") &&
+              cli "$D" GET "/api/v1/namespaces?limit=2&continue=$c" --expect "s==200 and len(b[\"items\"])==2 and \"continue\" not in b[\"metadata\"]"'
+
+# ---- watch -----------------------------------------------------------------------------------
+check "watch without resourceVersion: synthetic ADDED first" \
+        cli "$D" GET '/api/v1/nodes?watch=true&timeoutSeconds=1' --watch \
+        --expect 'end=="normal" and ev[0]["type"]=="ADDED" and ev[0]["object"]["kind"]=="Node"'
+RVW=$(cli "$D" GET /api/v1/nodes --print 'b["metadata"]["resourceVersion"]')
+cli "$D" PATCH /api/v1/nodes/node01 --ctype application/merge-patch+json --data '{"metadata":{"labels":{"w":"1"}}}' >/dev/null
+cli "$D" PATCH /api/v1/nodes/node01 --ctype application/merge-patch+json --data '{"metadata":{"labels":{"w":null}}}' >/dev/null
+check "watch from an RV replays the changes after it, in order" \
+        cli "$D" GET "/api/v1/nodes?watch=1&resourceVersion=$RVW&timeoutSeconds=1" --watch \
+        --expect 'end=="normal" and [e["type"] for e in ev]==["MODIFIED","MODIFIED"] and ev[0]["object"]["metadata"]["labels"]["w"]=="1" and int(ev[0]["object"]["metadata"]["resourceVersion"])<int(ev[1]["object"]["metadata"]["resourceVersion"])'
+check "a selector watch turns stop-matching into DELETED" \
+        cli "$D" GET "/api/v1/nodes?watch=1&resourceVersion=$RVW&labelSelector=w&timeoutSeconds=1" --watch \
+        --expect 'end=="normal" and [e["type"] for e in ev]==["ADDED","DELETED"]'
+check "watch with allowWatchBookmarks gets a BOOKMARK within the interval" \
+        cli "$D" GET "/api/v1/nodes?watch=1&resourceVersion=$RVW&allowWatchBookmarks=true&timeoutSeconds=5" --watch --max-events 3 \
+        --expect 'end=="max" and ev[2]["type"]=="BOOKMARK" and set(ev[2]["object"])=={"kind","apiVersion","metadata"} and int(ev[2]["object"]["metadata"]["resourceVersion"])>=int(ev[1]["object"]["metadata"]["resourceVersion"])'
+RVC=$(cli "$D" GET /api/v1/nodes --print 'b["metadata"]["resourceVersion"]')
+cli "$D" PATCH /api/v1/nodes/node01 --ctype application/merge-patch+json --data '{"metadata":{"labels":{"c":"x"}}}' >/dev/null
+check "POST /_test/compact" control POST /_test/compact --expect 's==200 and int(b["resourceVersion"])>0'
+check "watch from an old RV after compaction: ERROR 410 Expired, then the stream ends" \
+        cli "$D" GET "/api/v1/nodes?watch=1&resourceVersion=$RVC&timeoutSeconds=5" --watch \
+        --expect "s==200 and end=='normal' and len(ev)==1 and ev[0]['type']=='ERROR' and ev[0]['object']['code']==410 and ev[0]['object']['reason']=='Expired' and ev[0]['object']['message'].startswith('too old resource version: $RVC (')"
+
+# ---- faults ----------------------------------------------------------------------------------
+control POST /_test/fault --data '{"type":"status","code":429,"retry_after":7,"count":1,"path_prefix":"/api/v1/nodes"}' >/dev/null
+check "fault 429 has Retry-After and a TooManyRequests Status" \
+        cli "$D" GET /api/v1/nodes --expect 's==429 and h["retry-after"]=="7" and b["reason"]=="TooManyRequests" and b["details"]["retryAfterSeconds"]==7'
+check "the fault is used up after count requests" cli "$D" GET /api/v1/nodes --expect 's==200'
+control POST /_test/fault --data '{"type":"status","code":503,"count":2,"method":"PATCH"}' >/dev/null
+check "fault filtered by method" \
+        eval 'cli "$D" GET /api/v1/nodes --expect "s==200" && cli "$D" PATCH /api/v1/nodes/node01 --ctype application/merge-patch+json --data "{}" --expect "s==503 and b[\"reason\"]==\"ServiceUnavailable\""'
+check "DELETE /_test/fault clears pending faults" \
+        eval 'control DELETE /_test/fault --expect "b[\"faults\"]==[]" && cli "$D" PATCH /api/v1/nodes/node01 --ctype application/merge-patch+json --data "{}" --expect "s==200"'
+(cli "$D" GET '/api/v1/nodes?watch=1&timeoutSeconds=20' --watch --expect 'end=="abrupt" and ev[0]["type"]=="ADDED"' >"$T/drop.out" 2>&1; echo $? >"$T/drop.rc") &
+DPID=$!
+if wait_until 10 control GET /_test/watches --expect 'len(b["watches"])==1 and b["watches"][0]["resource"]=="nodes"'; then
+        control POST /_test/fault --data '{"type":"drop_watches"}' >/dev/null
+        eventually "drop_watches ends the watch abruptly (no chunked terminator)" 10 \
+                eval '[ -f "$T/drop.rc" ] && [ "$(cat "$T/drop.rc")" = 0 ]'
+else
+        not_ok "drop_watches: the watch shows in /_test/watches"
+fi
+wait "$DPID" 2>/dev/null
+control POST /_test/fault --data '{"type":"stall","seconds":1,"count":1,"path_prefix":"/api/v1/nodes/node01"}' >/dev/null
+check "stall delays the answer, then serves it" \
+        eval 's=$(date +%s%N); cli "$D" GET /api/v1/nodes/node01 --expect "s==200" && [ $(( ($(date +%s%N) - s) / 1000000 )) -ge 900 ]'
+control POST /_test/fault --data '{"type":"down","seconds":1}' >/dev/null
+check "down: connections are refused" cli "$D" GET /api/v1/nodes --expect 'end=="refused"'
+eventually "down: the server is back after the period" 10 cli "$D" GET /api/v1/nodes --expect 's==200'
+check "GET /_test/requests counts per method and path" \
+        control GET /_test/requests --expect 'b["counts"]["GET /api/v1/nodes"]>5 and b["requests"][-1]["path"]=="/api/v1/nodes" and all(r["path"][:7]!="/_test/" for r in b["requests"])'
+check "POST /_test/reset-counters" \
+        eval 'control POST /_test/reset-counters --expect "s==200" && control GET /_test/requests --expect "b[\"counts\"]=={} and b[\"total\"]==0"'
+check "requests.log has one line per request" \
+        grep -Eq '^GET /api/v1/nodes\?watch=1&resourceVersion=[0-9]+&timeoutSeconds=5 200 test-apiserver-kubectl/cli$' "$D/requests.log"
+
+# ---- a second server: token file rotation ----------------------------------------------------
+D2=$T/srv2
+mkdir -p "$D2" && cp "$D"/ca.key "$D"/ca.crt "$D"/server.key "$D"/server.crt "$D2"/
+echo old-token >"$T/token-file"
+if start_server "$D2" --token-file "$T/token-file" --history-size 3 --seed "$FIX/node01.json" "$FIX/node02.json"; then
+        check "token file: the current token works" cli "$D2" GET /api/v1/nodes --token old-token --expect 's==200 and len(b["items"])==2'
+        check "token file: kubeconfig uses tokenFile" grep -q "tokenFile:" "$D2/kubeconfig"
+        echo new-token >"$T/token-file"
+        check "token file: after rotation the old token gets 401" cli "$D2" GET /api/v1/nodes --token old-token --expect 's==401'
+        check "token file: after rotation the new token works" cli "$D2" GET /api/v1/nodes --token new-token --expect 's==200'
+        check "token file: kubectl with tokenFile works after rotation" \
+                eval 'timeout 20 "${KUBECTLS[0]}" --kubeconfig "$D2/kubeconfig" --cache-dir "$T/cache-srv2" get nodes >"$T/o2" 2>&1 && grep -Eq "^node02 +NotReady,SchedulingDisabled +control-plane" "$T/o2"'
+        RVH=$(cli "$D2" GET /api/v1/nodes --token new-token --print 'b["metadata"]["resourceVersion"]')
+        for n in 1 2 3 4; do
+                cli "$D2" PATCH /api/v1/nodes/node01 --token new-token --ctype application/merge-patch+json \
+                        --data "{\"metadata\":{\"labels\":{\"c\":\"$n\"}}}" >/dev/null
+        done
+        check "history-size 3: after 4 writes the RV before them is expired" \
+                cli "$D2" GET "/api/v1/nodes?watch=1&resourceVersion=$RVH" --token new-token --watch \
+                --expect 'end=="normal" and len(ev)==1 and ev[0]["type"]=="ERROR" and ev[0]["object"]["code"]==410'
+        check "history-size 3: the last 3 writes are still there" \
+                cli "$D2" GET "/api/v1/nodes?watch=1&resourceVersion=$((RVH + 1))&timeoutSeconds=1" --token new-token --watch \
+                --expect 'end=="normal" and [e["object"]["metadata"]["labels"]["c"] for e in ev]==["2","3","4"]'
+        PID2=${PIDS[${#PIDS[@]} - 1]}
+        kill -TERM "$PID2"
+        eventually "SIGTERM: the server exits" 10 eval '! kill -0 $PID2 2>/dev/null'
+        wait "$PID2"; rc=$?
+        check "SIGTERM: exit status 0, ready removed, no warnings on stderr" \
+                eval '[ $rc -eq 0 ] && [ ! -e "$D2/ready" ] && [ ! -s "$D2/server.out" ]'
+else
+        not_ok "second server starts"
+fi
+
+check "the main server wrote nothing to stderr (python3 -X dev: no ResourceWarning)" \
+        eval '[ ! -s "$D/server.out" ] || { sed "s/^/# /" "$D/server.out"; false; }'
+
+echo "1..$TAP_N"
+[ "$TAP_FAILED" -eq 0 ]
