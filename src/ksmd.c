@@ -26,7 +26,8 @@ static void help(void) {
                "                         drop-ins are read from PATH.d/*.conf\n"
                "     --check-config      Parse the configuration, report the first error as\n"
                "                         FILE:LINE: reason, and exit 0 (valid) or 78 (invalid)\n"
-               "     --log-level=LEVEL   debug, info, notice, warning, err (default: info)\n\n"
+               "     --log-level=LEVEL   debug, info, notice, warning, err (default: info)\n"
+               "     --list-config-keys  List every Section.Key the configuration accepts\n\n"
                "The daemon exports org.kubevirt.KSM1 on the system bus; see kubevirt-ksmctl(1).\n",
                program_invocation_short_name, CONF_DEFAULT_CONFIG_FILE);
 }
@@ -36,6 +37,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_VERSION = 0x100,
                 ARG_CHECK_CONFIG,
                 ARG_LOG_LEVEL,
+                ARG_LIST_CONFIG_KEYS,
         };
         static const struct option options[] = {
                 { "help",         no_argument,       NULL, 'h'              },
@@ -43,6 +45,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "config",       required_argument, NULL, 'c'              },
                 { "check-config", no_argument,       NULL, ARG_CHECK_CONFIG },
                 { "log-level",    required_argument, NULL, ARG_LOG_LEVEL    },
+                { "list-config-keys", no_argument,   NULL, ARG_LIST_CONFIG_KEYS },
                 {}
         };
         int c;
@@ -58,6 +61,10 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'c':
                         arg_config = optarg;
                         break;
+                case ARG_LIST_CONFIG_KEYS:
+                        for (const char *const *k = config_known_keys; *k; k++)
+                                printf("%s\n", *k);
+                        return 0;
                 case ARG_CHECK_CONFIG:
                         arg_check_config = true;
                         break;

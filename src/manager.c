@@ -305,9 +305,13 @@ static void manager_post_action_event(Manager *m, const ReconcileDecision *d, co
         switch (d->action) {
         case KSM_ACTION_START:
                 reason = "KSMEnabled";
-                r = asprintf(&msg, d->claimed ? "KSM was found switched off outside %s; switched it back on" :
-                             "Switched KSM on: the node is selected by the KubeVirt CR's nodeLabelSelector (%s)",
-                             d->claimed ? PACKAGE_NAME : d->reason);
+                if (d->claimed)
+                        r = asprintf(&msg, "KSM was found switched off outside " PACKAGE_NAME "; switched it back on");
+                else
+                        r = asprintf(&msg, "Switched KSM on: the node is selected by the KubeVirt CR's nodeLabelSelector "
+                                     "(pages_to_scan=%" PRIu32 ", sleep_millisecs=%" PRIu32 ")",
+                                     d->write_pages ? d->pages_to_scan : in->pages_to_scan,
+                                     d->write_sleep ? d->sleep_millisecs : in->sleep_millisecs);
                 break;
         case KSM_ACTION_RESTORE:
                 reason = d->write_run ? "KSMDisabled" : "KSMRestored";
