@@ -33,12 +33,15 @@ deps() {
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Builds out of tree in build/ (and build-asan/ for the sanitizer run), so that several
+# configurations can live side by side.
 build() {
-        echo "==> Building in $top"
+        echo "==> Building in $top/build"
         [ -x configure ] && [ configure -nt configure.ac ] && [ -f Makefile.in ] && [ Makefile.in -nt Makefile.am ] \
                 || autoreconf -fi >/dev/null
-        [ -f Makefile ] && [ Makefile -nt configure ] || ./configure -q --sysconfdir=/etc --localstatedir=/var
-        make -s -j"$jobs"
+        mkdir -p build
+        (cd build && { [ -f Makefile ] && [ Makefile -nt ../configure ] || ../configure -q --sysconfdir=/etc --localstatedir=/var; } \
+                && make -s -j"$jobs")
 }
 
 # sum_results LOG...: prints "N passed, N failed" from automake test-suite.log headers.
@@ -60,10 +63,10 @@ check() {
         local logs=() rc=0
 
         echo "==> make check (plain build)"
-        make -s -j"$jobs" check >/dev/null 2>&1 || rc=1
-        cp test-suite.log /tmp/ksmd-check-plain.log 2>/dev/null || true
-        logs+=(/tmp/ksmd-check-plain.log)
-        grep -E '^(# |FAIL|ERROR)' test-suite.log | head -20 || true
+        make -C build -s -j"$jobs" check >/dev/null 2>&1 || rc=1
+        cp build/test-suite.log build/test-suite-plain.log 2>/dev/null || true
+        logs+=(build/test-suite-plain.log)
+        grep -E '^(# |FAIL|ERROR)' build/test-suite.log | head -20 || true
 
         echo "==> make check under AddressSanitizer + UndefinedBehaviorSanitizer"
         mkdir -p build-asan
@@ -73,16 +76,22 @@ check() {
         grep -E '^(# |FAIL|ERROR)' build-asan/test-suite.log 2>/dev/null | head -20 || true
 
         echo "==> integration tests with the daemon under valgrind"
-        make -s check-valgrind >/dev/null 2>&1 || rc=1
-        cp test-suite.log /tmp/ksmd-check-valgrind.log 2>/dev/null || true
-        logs+=(/tmp/ksmd-check-valgrind.log)
-        grep -E '^(# |FAIL|ERROR)' test-suite.log | head -20 || true
+        make -C build -s check-valgrind >/dev/null 2>&1 || rc=1
+        cp build/test-suite.log build/test-suite-valgrind.log 2>/dev/null || true
+        logs+=(build/test-suite-valgrind.log)
+        grep -E '^(# |FAIL|ERROR)' build/test-suite.log | head -20 || true
 
-        for f in $(grep -l -E '^(not ok|# (FAIL|ERROR): [1-9])' tests/*.log tests/integration/*.log build-asan/tests/*.log build-asan/tests/integration/*.log 2>/dev/null); do
+        for f in $(grep -l -E '^(not ok|ERROR:)' build/tests/*.log build/tests/integration/*.log build-asan/tests/*.log build-asan/tests/integration/*.log 2>/dev/null); do
                 echo "---- $f"; grep -E -B2 -A20 '^not ok' "$f" | head -60
         done
         sum_results "${logs[@]}" || rc=1
         return $rc
+}
+
+# wait_file FILE VALUE: until FILE holds VALUE, for at most 5 s.
+wait_file() {
+        for _ in $(seq 100); do [ "$(cat "$1" 2>/dev/null)" = "$2" ] && return 0; sleep 0.05; done
+        return 1
 }
 
 demo() {
@@ -114,21 +123,25 @@ CONF
                 "$d/etc/kubevirt.json" "$d/etc/node.json" "$d/ksm" > "$d/kubevirt-ksmd.conf"
 
         for _ in $(seq 50); do [ -S "$d/bus.sock" ] && break; sleep 0.1; done
-        ./kubevirt-ksmd --config "$d/kubevirt-ksmd.conf" 2> >(sed 's/^/    daemon: /' >&2) &
+        build/kubevirt-ksmd --config "$d/kubevirt-ksmd.conf" 2> >(sed 's/^/    daemon: /' >&2) &
         ksmd_pid=$!
-        for _ in $(seq 50); do ./kubevirt-ksmctl status >/dev/null 2>&1 && break; sleep 0.1; done
+        for _ in $(seq 50); do build/kubevirt-ksmctl status >/dev/null 2>&1 && break; sleep 0.1; done
 
         echo; echo "==> No ksmConfiguration in the KubeVirt CR: KSM stays off"
-        sleep 0.5; ./kubevirt-ksmctl status
+        for _ in $(seq 100); do grep -q ksm-enabled "$d/etc/node.json" && break; sleep 0.05; done
+        build/kubevirt-ksmctl status
         echo; echo "==> Selecting this node: nodeLabelSelector matchExpressions hostname In [node01]"
         echo '{"apiVersion":"kubevirt.io/v1","kind":"KubeVirt","metadata":{"name":"kubevirt","namespace":"kubevirt"},"spec":{"configuration":{"ksmConfiguration":{"nodeLabelSelector":{"matchExpressions":[{"key":"kubernetes.io/hostname","operator":"In","values":["node01"]}]}}}}}' > "$d/etc/kubevirt.json.new"
         mv "$d/etc/kubevirt.json.new" "$d/etc/kubevirt.json"
-        sleep 1; ./kubevirt-ksmctl status
+        wait_file "$d/ksm/run" 1
+        for _ in $(seq 100); do grep -q '"kubevirt.io/ksm-enabled": "true"' "$d/etc/node.json" && break; sleep 0.05; done
+        build/kubevirt-ksmctl status
         echo; echo "==> The Node object now carries:"; grep -E 'ksm-(enabled|handler-managed)' "$d/etc/node.json"
         echo; echo "==> Removing ksmConfiguration: KSM off again, scan settings restored"
         echo '{"apiVersion":"kubevirt.io/v1","kind":"KubeVirt","metadata":{"name":"kubevirt","namespace":"kubevirt"},"spec":{"configuration":{}}}' > "$d/etc/kubevirt.json.new"
         mv "$d/etc/kubevirt.json.new" "$d/etc/kubevirt.json"
-        sleep 1; ./kubevirt-ksmctl status | sed -n '1,9p'
+        wait_file "$d/ksm/run" 0
+        build/kubevirt-ksmctl status | sed -n '1,9p'
         echo; echo "==> Done. Install with 'make install' and run 'systemctl enable --now kubevirt-ksmd'."
 }
 
