@@ -316,7 +316,7 @@ int main(int argc, char *argv[]) {
                 case 'h':
                         return help();
                 case ARG_VERSION:
-                        printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+                        printf("%s %s\n", program_invocation_short_name, PACKAGE_VERSION);
                         return EXIT_SUCCESS;
                 case ARG_JSON:
                         arg_json = true;

@@ -26,7 +26,8 @@ static void help(void) {
                "                         drop-ins are read from PATH.d/*.conf\n"
                "     --check-config      Parse the configuration, report the first error as\n"
                "                         FILE:LINE: reason, and exit 0 (valid) or 78 (invalid)\n"
-               "     --log-level=LEVEL   debug, info, notice, warning, err (default: info)\n"
+               "     --log-level=LEVEL   emerg, alert, crit, err, warning, notice, info, debug\n"
+               "                         or 0-7 (default: info); wins over LogLevel=\n"
                "     --list-config-keys  List every Section.Key the configuration accepts\n\n"
                "The daemon exports org.kubevirt.KSM1 on the system bus; see kubevirt-ksmctl(1).\n",
                program_invocation_short_name, CONF_DEFAULT_CONFIG_FILE);
@@ -92,7 +93,8 @@ static void on_config_warning(const char *file, unsigned line, const char *msg, 
         log_warning("%s:%u: %s", file, line, msg);
 }
 
-/* Loads and verifies the configuration. 0, or EX_CONFIG after printing FILE:LINE: reason. */
+/* Loads and verifies the configuration. 0, or EX_CONFIG after printing "FILE:LINE: reason" (plain,
+ * on stderr, so that editors and scripts can jump to it). */
 static int load_config(Config *c) {
         _cleanup_free_ char *file = NULL, *msg = NULL;
         unsigned line = 0;
@@ -106,17 +108,17 @@ static int load_config(Config *c) {
         r = config_load(c, arg_config, streq(arg_config, CONF_DEFAULT_CONFIG_FILE),
                         on_config_warning, NULL, &file, &line, &msg);
         if (r == -EINVAL && line > 0) {
-                log_error("%s:%u: %s", strna(file), line, strna(msg));
+                fprintf(stderr, "%s:%u: %s\n", strna(file), line, strna(msg));
                 return EX_CONFIG;
         }
         if (r < 0) {
-                log_error_errno(r, "%s: %s", file ?: arg_config, msg ?: strerror(-r));
+                fprintf(stderr, "%s: %s\n", file ?: arg_config, msg ?: strerror(-r));
                 return EX_CONFIG;
         }
 
         r = config_verify(c, &msg);
         if (r < 0) {
-                log_error("%s: %s", arg_config, strna(msg));
+                fprintf(stderr, "%s: %s\n", arg_config, strna(msg));
                 return EX_CONFIG;
         }
         return 0;
@@ -141,8 +143,6 @@ int main(int argc, char *argv[]) {
                 config_done(&c);
                 return r;
         }
-        if (arg_log_level >= 0)
-                c.log_level = arg_log_level;
 
         if (arg_check_config) {
                 printf("%s: configuration is valid (source %s, policy %s).\n", arg_config,
@@ -163,6 +163,9 @@ int main(int argc, char *argv[]) {
         config_done(&c);
         if (r < 0)
                 return EXIT_FAILURE;
+        m->log_level_override = arg_log_level;
+        if (arg_log_level >= 0)
+                log_set_max_level(arg_log_level);
 
         r = manager_start(m);
         if (r < 0)

@@ -342,6 +342,10 @@ static int manager_reconcile(Manager *m) {
         Tuning prev;
         int r;
 
+        /* While an unmerge runs, run reads 2 and a write to it would block: wait for it. */
+        if (m->unmerge_pid > 0)
+                return 0;
+
         m->n_reconciles++;
 
         if (!m->sysfs)
@@ -370,11 +374,28 @@ static int manager_reconcile(Manager *m) {
         if (m->config.policy == POLICY_PRESSURE && have_node) {
                 _cleanup_strv_free_ char **msgs = NULL;
 
+                _cleanup_free_ char *joined = NULL;
+                size_t n = 0;
+
                 r = policy_apply_overrides(&params, node.annotations, &msgs);
                 if (r < 0)
                         return log_oom();
+                /* Said when they change, not on every pass. */
                 for (char **i = msgs; i && *i; i++)
-                        log_warning("%s", *i);
+                        n += strlen(*i) + 1;
+                joined = calloc(n + 1, 1);
+                if (!joined)
+                        return log_oom();
+                for (char **i = msgs; i && *i; i++) {
+                        strcat(joined, *i);
+                        strcat(joined, "\n");
+                }
+                if (!streq(joined, strempty(m->override_warnings))) {
+                        for (char **i = msgs; i && *i; i++)
+                                log_warning("%s", *i);
+                        free(m->override_warnings);
+                        m->override_warnings = TAKE_PTR(joined);
+                }
         }
         r = meminfo_read(m->config.meminfo_file, &mi);
         if (r < 0)
@@ -418,7 +439,7 @@ static int manager_reconcile(Manager *m) {
                 r = manager_write_record(m, &d.new_record);
                 if (r < 0) {
                         /* Without the record a crash could lose track of what we change: do not touch KSM. */
-                        manager_set_last_error(m, "Failed to write the ownership record; KSM left unchanged");
+                        (void) free_and_strdup(&errors, "Failed to write the ownership record; KSM left unchanged");
                         goto finish;
                 }
         }
@@ -431,8 +452,8 @@ static int manager_reconcile(Manager *m) {
                 }
         }
 
-        if (d.record_write_after)
-                (void) manager_write_record(m, &d.new_record);
+        if (d.record_write_after && manager_write_record(m, &d.new_record) < 0 && !errors)
+                (void) free_and_strdup(&errors, "Failed to write the ownership record");
 
         if (!errors)
                 manager_post_action_event(m, &d, &in);
@@ -483,6 +504,10 @@ static int on_reconcile(sd_event_source *s, void *userdata) {
 
 /* ---- reload --------------------------------------------------------------------------------- */
 
+static void on_config_warning(const char *file, unsigned line, const char *msg, void *userdata) {
+        log_warning("%s:%u: %s", strna(file), line, msg);
+}
+
 int manager_reload(Manager *m) {
         _cleanup_free_ char *file = NULL, *msg = NULL;
         Config c;
@@ -496,7 +521,7 @@ int manager_reload(Manager *m) {
         r = config_init(&c);
         if (r < 0)
                 return log_oom();
-        r = config_load(&c, m->config_path, true, NULL, NULL, &file, &line, &msg);
+        r = config_load(&c, m->config_path, true, on_config_warning, NULL, &file, &line, &msg);
         if (r >= 0)
                 r = config_verify(&c, &msg);
         if (r < 0) {
@@ -529,17 +554,23 @@ int manager_reload(Manager *m) {
 
         config_move(&m->config, &c);
         m->reload_error = mfree(m->reload_error);
+        if (m->log_level_override >= 0)
+                log_set_max_level(m->log_level_override);
+        else if (m->config.log_level >= 0)
+                log_set_max_level(m->config.log_level);
+        else
+                log_set_max_level(LOG_INFO);
         /* New bounds or a new policy apply now, not at the next tick. */
         m->policy_tick = true;
-        if (m->config.log_level >= 0)
-                log_set_max_level(m->config.log_level);
 
         if (sysfs_changed)
                 (void) manager_open_sysfs(m);
         if (source_changed) {
                 r = manager_start_source(m);
-                if (r < 0)
-                        manager_set_last_error(m, "Failed to restart the source after reload");
+                if (r < 0) {
+                        (void) free_and_strdup(&m->reload_error, "Failed to start the new source after reload (see the journal)");
+                        manager_set_last_error(m, m->reload_error);
+                }
         }
         (void) manager_arm_recheck(m);
 
@@ -689,6 +720,7 @@ int manager_new(Config *config, const char *config_path, Manager **ret) {
                 return log_oom();
         m->record_state = RECORD_NONE;
         m->selection = SELECTION_HOLD;
+        m->log_level_override = -1;
         r = config_init(&m->config);
         if (r < 0)
                 return log_oom();
@@ -804,6 +836,7 @@ Manager *manager_free(Manager *m) {
         free(m->last_error);
         free(m->config_error);
         free(m->reload_error);
+        free(m->override_warnings);
         free(m->status);
         free(m->published.last_error);
         free(m);

@@ -45,6 +45,8 @@ typedef struct Manager {
         char *last_error;
         char *config_error;                     /* the selector/config problem, if any */
         char *reload_error;                     /* the last refused reload, until one succeeds */
+        char *override_warnings;                /* the last override-annotation complaints said */
+        int log_level_override;                 /* --log-level, which wins over LogLevel=; -1: none */
         char *status;
 
         /* Unmerge() runs the blocking write of 2 to "run" in a child process. */

@@ -19,7 +19,8 @@ listens with TLS on --port (0: a free one), then writes DIR/port, DIR/token, DIR
 DIR/kubeconfig (server https://127.0.0.1:PORT, certificate-authority-data, the token, or
 `tokenFile:` with --token-file; cluster, user and context all named "test") and DIR/ready
 last. Wait for DIR/ready. Each API request appends one line to DIR/requests.log:
-`METHOD PATH?QUERY STATUS USER-AGENT` (the control API below is not logged). SIGTERM and
+`METHOD PATH?QUERY STATUS USER-AGENT` (status 0: closed without an answer by a fault; the
+control API below is not logged). A watch is logged when its stream starts. SIGTERM and
 SIGINT end open watches normally, close every connection and exit 0 (DIR/ready is removed).
 
 --token-file PATH re-reads the valid token (first line, trimmed) from PATH on every
@@ -74,7 +75,12 @@ DISCOVERY
   /version (--server-version), /api, /api/v1, /apis, /apis/kubevirt.io, /apis/kubevirt.io/v1.
   A request for aggregated discovery (Accept ...as=APIGroupDiscoveryList) gets the plain
   APIVersions/APIGroupList (clients fall back), or with --aggregated-discovery the
-  apidiscovery.k8s.io/v2 (or v2beta1) document. /openapi/v2 and /openapi/v3: 404.
+  apidiscovery.k8s.io/v2 (or v2beta1) document. /openapi/v3 (JSON) and /openapi/v2 (JSON,
+  or gnostic protobuf as kubectl asks) are minimal documents: no schemas, but every PATCH
+  operation with x-kubernetes-group-version-kind and the fieldValidation parameter. kubectl
+  create/apply need them (a 404 fails with "failed to download openapi"); with them kubectl
+  1.27+ sends fieldValidation=Strict (accepted, unknown fields are kept: there are no
+  schemas) and older ones skip client-side validation.
 
 CONTROL API (same port, no auth, never logged nor counted). Bodies and answers are JSON.
 
@@ -1502,6 +1508,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """Close the connection abruptly: no response, no TLS close_notify."""
         self._aborted = True
         self.close_connection = True
+        if self._status is None:
+            self._status = 0
+            self.server.record(self, 0)     # logged and counted with status 0
         try:
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -1913,7 +1922,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     list_rv = store.rv
             items = sorted(store.objects[res.plural].items(), key=lambda kv: key_str(kv[0]))
             items = [copy.deepcopy(o) for k, o in items
-                     if (start_key is None or key_str(k) + "\x00" >= start_key) and match(o)]
+                     if (start_key is None or key_str(k) >= start_key) and match(o)]
         meta = {"resourceVersion": str(list_rv)}
         if limit > 0 and len(items) > limit:
             rest = len(items) - limit
@@ -2085,8 +2094,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return
                 if end == "expire":
                     self.write_chunk(encode("ERROR", expired(
-                        "too old resource version: %d (%d)" % (w.cursor,
-                                                               store.start_rv[res.plural]))))
+                        "too old resource version: %d (%d)" % (
+                            w.cursor, max(store.start_rv[res.plural], store.rv)))))
                     self.write_chunk(b"")
                     return
                 if end == "normal":
@@ -2146,7 +2155,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                       % go_quote(v))
         return bool(dr)
 
-    def check_kind(self, res, body, verb):
+    def check_kind(self, res, body):
         if not isinstance(body, dict):
             raise err_bad_request("%s in version \"%s\" cannot be handled as a %s: json: cannot "
                                   "unmarshal %s into Go value of type map[string]interface {}"
@@ -2173,7 +2182,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def serve_create(self, r):
         res = r.res
         body = self.body_json()
-        self.check_kind(res, body, "create")
+        self.check_kind(res, body)
         obj, created = self.server.create(res, r.namespace, body, self.dry_run())
         self.send_json(201, obj)
 
@@ -2182,7 +2191,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def serve_update(self, r):
         res = r.res
         body = self.body_json()
-        self.check_kind(res, body, "update")
+        self.check_kind(res, body)
         obj, code = self.server.update(res, r.namespace, r.name, body, r.sub, self.dry_run())
         self.send_json(code, obj)
 
@@ -2195,14 +2204,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     "application/apply-patch+yaml"]
         if not res.custom:
             accepted.insert(2, "application/strategic-merge-patch+json")
-        if ctype not in accepted or ctype == "application/apply-patch+yaml":
-            if ctype == "application/strategic-merge-patch+json":
-                msg = ("the body of the request was in an unknown format - accepted media types "
-                       "include: %s" % ", ".join(accepted))
-            else:
-                msg = ("the body of the request was in an unknown format - accepted media types "
-                       "include: %s" % ", ".join(accepted))
-            raise APIError(415, "UnsupportedMediaType", msg)
+        if ctype == "application/apply-patch+yaml":
+            raise APIError(415, "UnsupportedMediaType", "server-side apply (application/apply-"
+                           "patch+yaml) is not implemented by this test server")
+        if ctype not in accepted:
+            # The real server's answer, also to a strategic merge patch of a custom resource.
+            raise APIError(415, "UnsupportedMediaType", "the body of the request was in an "
+                           "unknown format - accepted media types include: %s"
+                           % ", ".join(accepted))
         try:
             patch = json.loads(self.read_body().decode() or "null")
         except (ValueError, UnicodeDecodeError) as e:
@@ -2240,11 +2249,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         store = self.server.store
         with store.cond:
             keys = [k for k, o in store.objects[res.plural].items() if match(o)]
-        deleted = []
         for k in keys:
             try:
-                code, obj = self.server.delete(res, k[0] or None, k[1], {}, self.dry_run())
-                deleted.append(k)
+                self.server.delete(res, k[0] or None, k[1], {}, self.dry_run())
             except APIError:
                 pass
         self.send_json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
@@ -2327,6 +2334,8 @@ class APIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         self.store = Store(args.history_size)
         self.faults = Faults()
         self.stop_event = threading.Event()
+        self.listener_closed = threading.Event()
+        self.wake_r, self.wake_w = os.pipe()
         self.bookmark_interval = args.bookmark_interval
         self.min_request_timeout = args.min_request_timeout
         self.conns = set()
@@ -2407,12 +2416,19 @@ class APIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
             except OSError:
                 pass
 
+    def wake(self):
+        try:
+            os.write(self.wake_w, b"x")
+        except OSError:
+            pass
+
     def serve(self):
         while not self.stop_event.is_set():
             if self.faults.down() == "refuse":
                 if self.socket is not None:
                     self.socket.close()
                     self.socket = None
+                self.listener_closed.set()
                 self.stop_event.wait(0.05)
                 continue
             if self.socket is None:
@@ -2427,10 +2443,12 @@ class APIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
                     self.stop_event.wait(0.1)
                     continue
             try:
-                r, _, _ = select.select([self.socket], [], [], 0.2)
+                r, _, _ = select.select([self.socket, self.wake_r], [], [], 0.2)
             except (OSError, ValueError):
                 continue
-            if r:
+            if self.wake_r in r:
+                os.read(self.wake_r, 512)
+            if self.socket in r:
                 self._handle_request_noblock()
 
     def stop(self):
@@ -2452,6 +2470,8 @@ class APIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         if self.socket is not None:
             self.socket.close()
             self.socket = None
+        os.close(self.wake_r)
+        os.close(self.wake_w)
         self.log.close()
 
     # ---- auth
@@ -2523,9 +2543,13 @@ class APIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
             mode = f.get("mode", "refuse")
             if mode not in ("refuse", "reset", "request-close"):
                 raise ValueError("down mode must be refuse, reset or request-close")
+            self.listener_closed.clear()
             with self.faults.lock:
                 self.faults.down_until = time.time() + float(f.get("seconds", 5))
                 self.faults.down_mode = mode
+            if mode == "refuse":
+                self.wake()     # the accept loop closes the listening socket before we answer
+                self.listener_closed.wait(2)
             self._mark_watches("", "drop")
             self.kill_connections(except_handler=handler)
         elif t == "clear":
@@ -2836,7 +2860,7 @@ class APIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
                 return canonical(res, obj), True
             return st._commit(res, "ADDED", key, obj, None), True
 
-    def _apply_update(self, res, old, new, sub, dry_run, from_patch=False):
+    def _apply_update(self, res, old, new, sub, dry_run):
         """Common end of PUT and PATCH: system fields, status subresource, generation,
         validation, no-op detection, finalizer-held deletion. Call with store.cond held."""
         st = self.store
@@ -2937,7 +2961,9 @@ class APIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
             except PatchError as e:
                 if e.code == 400:
                     raise err_bad_request(str(e))
-                raise APIError(422, "Invalid", str(e))
+                # errors.NewGenericServerResponse(422, ...): the real server keeps the
+                # json-patch error to itself.
+                raise APIError(422, "Invalid", REASON_FOR_CODE[422][1], {})
             if not isinstance(new, dict):
                 raise err_invalid("", "", [FieldError("FieldValueInvalid", "patch",
                                                       json.dumps(new), "not an object")])
@@ -2952,7 +2978,7 @@ class APIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
                 raise err_invalid("", "", [FieldError(
                     "FieldValueInvalid", "patch",
                     json.dumps(new, separators=(",", ":"), sort_keys=True), msg)])
-            return self._apply_update(res, old, new, sub, dry_run, from_patch=True)
+            return self._apply_update(res, old, new, sub, dry_run)
 
     def delete(self, res, namespace, name, opts, dry_run):
         st = self.store
@@ -3045,8 +3071,11 @@ class APIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 def run_openssl(args, cwd):
-    r = subprocess.run(["openssl"] + args, cwd=cwd, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True)
+    try:
+        r = subprocess.run(["openssl"] + args, cwd=cwd, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    except FileNotFoundError:
+        raise SystemExit("kube-apiserver.py: the openssl command is needed for the certificates")
     if r.returncode != 0:
         sys.stderr.write("openssl %s failed:\n%s" % (" ".join(args), r.stderr))
         raise SystemExit(1)
@@ -3112,7 +3141,8 @@ def load_seed(path):
 
 
 def main():
-    ap = argparse.ArgumentParser(description="Kubernetes API test server (see the docstring).")
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", required=True)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--host", default="127.0.0.1")
@@ -3154,6 +3184,7 @@ def main():
 
     def on_signal(signum, frame):
         stop.set()
+        srv.wake()
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 

@@ -15,6 +15,7 @@ PACKAGES=(
         build-essential autoconf automake libtool pkg-config
         libsystemd-dev libcurl4-openssl-dev libjson-c-dev libudev-dev libyaml-dev libcmocka-dev
         dbus-daemon dbus-bin systemd util-linux procps python3 valgrind ca-certificates
+        openssl groff-base mandoc
 )
 
 deps() {
@@ -22,6 +23,8 @@ deps() {
         for p in "${PACKAGES[@]}"; do
                 dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
         done
+        # Real kubectl for the API test server's fidelity test: Debian's, unless one is installed.
+        command -v kubectl >/dev/null || missing+=(kubernetes-client)
         [ ${#missing[@]} -eq 0 ] && return 0
         echo "==> Installing: ${missing[*]}"
         if [ "$(id -u)" -ne 0 ]; then
@@ -95,8 +98,8 @@ wait_file() {
 }
 
 demo() {
-        local d bus_pid ksmd_pid
         d=$(mktemp -d /tmp/ksmd-demo.XXXXXX)
+        bus_pid= ksmd_pid=
         trap 'kill $ksmd_pid $bus_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$d"' EXIT
 
         echo "==> Demo in $d: a private system bus, a scratch copy of the KSM directory"
