@@ -62,6 +62,17 @@ sum_results() {
         [ "$fail" -eq 0 ]
 }
 
+# per_test BUILDDIR: one line per test program with its counts, from automake's .trs files.
+per_test() {
+        local f p n
+        for f in "$1"/tests/*.trs "$1"/tests/integration/*.trs; do
+                [ -f "$f" ] || continue
+                p=$(grep -c '^:test-result: PASS' "$f" || true)
+                n=$(grep -c -E '^:test-result: (FAIL|ERROR|XPASS)' "$f" || true)
+                printf '   %-48s %4d passed, %d failed\n' "${f#"$1"/}" "$p" "$n"
+        done
+}
+
 check() {
         local logs=() rc=0
 
@@ -69,6 +80,7 @@ check() {
         make -C build -s -j"$jobs" check >/dev/null 2>&1 || rc=1
         cp build/test-suite.log build/test-suite-plain.log 2>/dev/null || true
         logs+=(build/test-suite-plain.log)
+        per_test build
         grep -E '^(# |FAIL|ERROR)' build/test-suite.log | head -20 || true
 
         echo "==> make check under AddressSanitizer + UndefinedBehaviorSanitizer"
@@ -76,12 +88,14 @@ check() {
         (cd build-asan && { [ -f Makefile ] || ../configure -q --enable-sanitizers; } \
                 && make -s -j"$jobs" >/dev/null && make -s -j"$jobs" check >/dev/null 2>&1) || rc=1
         logs+=(build-asan/test-suite.log)
+        per_test build-asan
         grep -E '^(# |FAIL|ERROR)' build-asan/test-suite.log 2>/dev/null | head -20 || true
 
         echo "==> integration tests with the daemon under valgrind"
         make -C build -s check-valgrind >/dev/null 2>&1 || rc=1
         cp build/test-suite.log build/test-suite-valgrind.log 2>/dev/null || true
         logs+=(build/test-suite-valgrind.log)
+        per_test build
         grep -E '^(# |FAIL|ERROR)' build/test-suite.log | head -20 || true
 
         for f in $(grep -l -E '^(not ok|ERROR:)' build/tests/*.log build/tests/integration/*.log build-asan/tests/*.log build-asan/tests/integration/*.log 2>/dev/null); do
