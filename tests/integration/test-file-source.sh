@@ -79,5 +79,19 @@ eventually "{} selects: run 1" 2 sysfs_is run 1
 write_kubevirt none
 eventually "KubeVirt file removed: run 0 (ours)" 3 sysfs_is run 0
 
+# 10. A sysfs write the kernel refuses: reported with the file and errno, the daemon stays up.
+write_kubevirt absent
+eventually "deselected before the write-failure case" 3 sysfs_is run 0
+mv "$SYSFS/sleep_millisecs" "$SYSFS/sleep_millisecs.real"
+mkdir "$SYSFS/sleep_millisecs"
+write_kubevirt '{}'
+eventually "write failure: LastError names the file and the errno" 3 \
+        bash -c "busctl --system get-property $BUS $OBJ $IFACE LastError | grep -q 'sleep_millisecs: Is a directory'"
+check "write failure: the journal names the file" log_has "Failed to write .* to $SYSFS/sleep_millisecs"
+check "write failure: the daemon is still on the bus" daemon_on_bus
+check "write failure: KSM still switched on" sysfs_is run 1
+rmdir "$SYSFS/sleep_millisecs"
+mv "$SYSFS/sleep_millisecs.real" "$SYSFS/sleep_millisecs"
+
 check "SIGTERM: clean exit 0" stop_daemon TERM
 finish
