@@ -642,51 +642,6 @@ int config_parse_string(Config *c, const char *text, const char *fname,
         return 0;
 }
 
-/* Reads a whole file into a NUL-terminated buffer. 0, -errno, or -EFBIG past CONFIG_FILE_SIZE_MAX. */
-static int read_full_file(const char *path, char **ret, size_t *ret_size) {
-        _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, allocated = 0;
-
-        f = fopen(path, "re");
-        if (!f)
-                return -errno;
-
-        for (;;) {
-                size_t k;
-
-                if (allocated - size < 2) {
-                        size_t a = allocated ? allocated * 2 : 4096;
-                        char *t;
-
-                        if (a > CONFIG_FILE_SIZE_MAX + 2)
-                                a = CONFIG_FILE_SIZE_MAX + 2;
-                        if (a <= allocated)
-                                return -EFBIG;
-                        t = realloc(buf, a);
-                        if (!t)
-                                return -ENOMEM;
-                        buf = t;
-                        allocated = a;
-                }
-
-                k = fread(buf + size, 1, allocated - size - 1, f);
-                size += k;
-                if (size > CONFIG_FILE_SIZE_MAX)
-                        return -EFBIG;
-                if (k == 0) {
-                        if (ferror(f))
-                                return errno > 0 ? -errno : -EIO;
-                        break;
-                }
-        }
-
-        buf[size] = 0;
-        *ret = TAKE_PTR(buf);
-        *ret_size = size;
-        return 0;
-}
-
 static int config_load_file(Config *c, const char *path, bool allow_missing,
                             ConfigWarnFn warn, void *userdata,
                             char **reterr_file, unsigned *reterr_line, char **reterr_msg) {
@@ -696,7 +651,7 @@ static int config_load_file(Config *c, const char *path, bool allow_missing,
         size_t size = 0;
         int r;
 
-        r = read_full_file(path, &text, &size);
+        r = read_full_file(path, CONFIG_FILE_SIZE_MAX, &text, &size);
         if (r == -ENOENT && allow_missing)
                 return 0;
         if (r >= 0) {

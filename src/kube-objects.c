@@ -11,6 +11,7 @@
 #include "kube-objects.h"
 #include "macro.h"
 #include "selector.h"
+#include "util.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
@@ -31,55 +32,8 @@ const char *ksm_config_state_to_string(KsmConfigState s) {
         return ksm_config_state_table[s];
 }
 
-/* A newly allocated formatted string, or NULL on ENOMEM. */
-static char *_printf_(1, 2) strdup_printf(const char *fmt, ...) {
-        va_list ap;
-        char *s;
-        int n;
-
-        va_start(ap, fmt);
-        n = vsnprintf(NULL, 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return NULL;
-
-        s = malloc((size_t) n + 1);
-        if (!s)
-                return NULL;
-
-        va_start(ap, fmt);
-        (void) vsnprintf(s, (size_t) n + 1, fmt, ap);
-        va_end(ap);
-        return s;
-}
-
 /* Sets *reterr (when non-NULL) and returns -EINVAL, or -ENOMEM. */
-static int _printf_(2, 3) fail(char **reterr, const char *fmt, ...) {
-        va_list ap;
-        char *msg;
-        int n;
-
-        if (!reterr)
-                return -EINVAL;
-
-        va_start(ap, fmt);
-        n = vsnprintf(NULL, 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return -ENOMEM;
-
-        msg = malloc((size_t) n + 1);
-        if (!msg)
-                return -ENOMEM;
-
-        va_start(ap, fmt);
-        (void) vsnprintf(msg, (size_t) n + 1, fmt, ap);
-        va_end(ap);
-
-        free(*reterr);
-        *reterr = msg;
-        return -EINVAL;
-}
+#define fail(reterr, ...) set_reterr((reterr), -EINVAL, __VA_ARGS__)
 
 /* Appends s to the malloc'd string *p (which may be NULL). 0 or -ENOMEM. */
 static int strextend(char **p, const char *s) {

@@ -11,6 +11,9 @@
 
 #include "kube-watch.h"
 #include "macro.h"
+#include "util.h"
+/* Sets *reterr (when non-NULL) and returns -EBADMSG, or -ENOMEM. */
+#define fail(reterr, ...) set_reterr((reterr), -EBADMSG, __VA_ARGS__)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
@@ -299,39 +302,6 @@ int watch_parser_feed(WatchParser *p, const char *data, size_t n, WatchEventFn c
         }
 
         return 0;
-}
-
-/* Sets *reterr (when non-NULL) and returns -EBADMSG, or -ENOMEM. */
-static int _printf_(2, 3) fail(char **reterr, const char *fmt, ...) {
-        va_list ap;
-        char *msg;
-        int n;
-
-        if (!reterr)
-                return -EBADMSG;
-
-        va_start(ap, fmt);
-        n = vsnprintf(NULL, 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return -ENOMEM;
-
-        msg = malloc((size_t) n + 1);
-        if (!msg)
-                return -ENOMEM;
-
-        va_start(ap, fmt);
-        (void) vsnprintf(msg, (size_t) n + 1, fmt, ap);
-        va_end(ap);
-
-        /* Server-supplied text ends up in the journal: no control characters. */
-        for (char *c = msg; *c; c++)
-                if ((unsigned char) *c < 0x20 || *c == 0x7f)
-                        *c = '?';
-
-        free(*reterr);
-        *reterr = msg;
-        return -EBADMSG;
 }
 
 static const char *type_name(json_object *o) {

@@ -15,6 +15,10 @@
 
 #include "kubeconfig.h"
 #include "macro.h"
+#include "util.h"
+/* Sets *reterr (when non-NULL) and returns error, or -ENOMEM. Every message is built from our own
+ * words, names and line numbers: never from a scalar that could hold a secret. */
+#define fail_errno(reterr, error, ...) set_reterr((reterr), (error), __VA_ARGS__)
 
 /* The largest kubeconfig kubeconfig_load() reads. Real ones are a few KiB; even one with many
  * embedded certificates stays far below this. */
@@ -44,71 +48,10 @@ static void erase_and_free_string(char *s) {
                 erase_and_free(s, strlen(s));
 }
 
-/* A newly allocated formatted string, or NULL on ENOMEM (vasprintf() would need _GNU_SOURCE). */
-static char *_printf_(1, 2) strdup_printf(const char *fmt, ...) {
-        va_list ap;
-        char *s;
-        int n;
-
-        va_start(ap, fmt);
-        n = vsnprintf(NULL, 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return NULL;
-
-        s = malloc((size_t) n + 1);
-        if (!s)
-                return NULL;
-
-        va_start(ap, fmt);
-        (void) vsnprintf(s, (size_t) n + 1, fmt, ap);
-        va_end(ap);
-        return s;
-}
-
 typedef struct Parse {
         yaml_document_t *doc;
         char **reterr;
 } Parse;
-
-/* Replaces control characters so a hand-written name cannot forge journal lines. */
-static void sanitize(char *s) {
-        for (; *s; s++)
-                if ((unsigned char) *s < 0x20 || *s == 0x7f)
-                        *s = '?';
-}
-
-/* Sets *reterr (when non-NULL) and returns error, or -ENOMEM. Every message is built from our own
- * words, names and line numbers: never from a scalar that could hold a secret. */
-static int _printf_(3, 4) fail_errno(char **reterr, int error, const char *fmt, ...) {
-        va_list ap;
-        char *msg;
-        int n;
-
-        assert(error < 0);
-
-        if (!reterr)
-                return error;
-
-        va_start(ap, fmt);
-        n = vsnprintf(NULL, 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return -ENOMEM;
-
-        msg = malloc((size_t) n + 1);
-        if (!msg)
-                return -ENOMEM;
-
-        va_start(ap, fmt);
-        (void) vsnprintf(msg, (size_t) n + 1, fmt, ap);
-        va_end(ap);
-
-        sanitize(msg);
-        free(*reterr);
-        *reterr = msg;
-        return error;
-}
 
 #define fail(p, ...) fail_errno((p)->reterr, -EINVAL, __VA_ARGS__)
 
@@ -730,45 +673,6 @@ int kubeconfig_parse(const char *text, size_t len, const char *base_dir, const c
         return 0;
 }
 
-/* Reads a whole file of at most max bytes: -EFBIG when larger. */
-static int read_file_limited(const char *path, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-
-        /* One byte more than allowed tells "exactly max" from "too large". */
-        buf = malloc(max + 2);
-        if (!buf)
-                return -ENOMEM;
-
-        for (;;) {
-                ssize_t n;
-
-                n = read(fd, buf + len, max + 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len > max) {
-                        explicit_bzero(buf, len);
-                        return -EFBIG;
-                }
-        }
-
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
-}
-
 /* The absolute directory of path, as kubectl resolves relative paths against it (filepath.Abs,
  * without resolving symlinks). */
 static int dir_of(const char *path, char **ret) {
@@ -803,7 +707,7 @@ int kubeconfig_load(const char *path, const char *context, KubeCredentials *ret,
         assert(path);
         assert(ret);
 
-        r = read_file_limited(path, KUBECONFIG_MAX_BYTES, &text, &len);
+        r = read_full_file(path, KUBECONFIG_MAX_BYTES, &text, &len);
         if (r == -EFBIG)
                 return fail_errno(reterr_reason, r, "%s is larger than %u MiB", path, KUBECONFIG_MAX_BYTES >> 20);
         if (r < 0)
@@ -850,7 +754,7 @@ int kube_token_read(const char *path, char **ret) {
         assert(path);
         assert(ret);
 
-        r = read_file_limited(path, TOKEN_MAX_BYTES, &buf, &len);
+        r = read_full_file(path, TOKEN_MAX_BYTES, &buf, &len);
         if (r < 0)
                 return r;
 
@@ -931,7 +835,7 @@ int kubeconfig_in_cluster(const char *host, const char *port, const char *sa_dir
         ns_path = strdup_printf("%s/namespace", sa_dir);
         if (!ns_path)
                 return -ENOMEM;
-        r = read_file_limited(ns_path, TOKEN_MAX_BYTES, &buf, &len);
+        r = read_full_file(ns_path, TOKEN_MAX_BYTES, &buf, &len);
         if (r == -ENOMEM)
                 return r;
         if (r >= 0) {

@@ -128,38 +128,16 @@ int meminfo_parse(const char *buf, MemInfo *ret) {
 }
 
 int meminfo_read(const char *path, MemInfo *ret) {
-        _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
+        size_t len;
+        int r;
 
         assert_return(path, -EINVAL);
         assert_return(ret, -EINVAL);
 
-        fd = open(path, O_RDONLY|O_CLOEXEC|O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-
-        buf = malloc(MEMINFO_MAX_BYTES + 1);
-        if (!buf)
-                return -ENOMEM;
-
-        /* procfs reports a size of 0: read until EOF, one byte beyond the bound to detect it. */
-        for (;;) {
-                ssize_t n;
-
-                n = read(fd, buf + len, MEMINFO_MAX_BYTES + 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len > MEMINFO_MAX_BYTES)
-                        return -EFBIG;
-        }
-        buf[len] = 0;
+        r = read_full_file(path, MEMINFO_MAX_BYTES, &buf, &len);
+        if (r < 0)
+                return r;
 
         /* A NUL inside would silently cut the text short. */
         if (memchr(buf, 0, len))

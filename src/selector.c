@@ -10,6 +10,9 @@
 
 #include "macro.h"
 #include "selector.h"
+#include "util.h"
+/* Sets *reterr (when non-NULL) and returns -EINVAL, or -ENOMEM. */
+#define fail(reterr, ...) set_reterr((reterr), -EINVAL, __VA_ARGS__)
 
 /* Limits from k8s.io/apimachinery/pkg/util/validation: DNS1123SubdomainMaxLength,
  * qualifiedNameMaxLength and LabelValueMaxLength. */
@@ -182,35 +185,6 @@ static char *quote(const char *s) {
                 p = stpcpy(p, "...");
         *p = 0;
         return buf;
-}
-
-/* Formats *reterr (when non-NULL). Returns -EINVAL, or -ENOMEM when the message itself could not
- * be allocated. */
-static int _printf_(2, 3) fail(char **reterr, const char *fmt, ...) {
-        va_list ap;
-        char *msg;
-        int n;
-
-        if (!reterr)
-                return -EINVAL;
-
-        va_start(ap, fmt);
-        n = vsnprintf(NULL, 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return -ENOMEM;
-
-        msg = malloc((size_t) n + 1);
-        if (!msg)
-                return -ENOMEM;
-
-        va_start(ap, fmt);
-        (void) vsnprintf(msg, (size_t) n + 1, fmt, ap);
-        va_end(ap);
-
-        free(*reterr);
-        *reterr = msg;
-        return -EINVAL;
 }
 
 static const char *type_name(json_object *o) {

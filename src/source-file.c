@@ -13,6 +13,7 @@
 #include "log.h"
 #include "macro.h"
 #include "source-file.h"
+#include "util.h"
 
 #define JSON_FILE_MAX_BYTES (16U * 1024U * 1024U)
 
@@ -31,41 +32,20 @@ typedef struct FileSource {
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
 int source_file_read_json(const char *path, json_object **ret, char **reterr_reason) {
-        _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         enum json_tokener_error err;
         json_tokener *tok;
         json_object *obj;
-        struct stat st;
-        size_t len = 0, offset;
+        size_t len, offset;
+        int r;
 
-        fd = open(path, O_RDONLY|O_CLOEXEC|O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
+        r = read_full_file(path, JSON_FILE_MAX_BYTES, &buf, &len);
+        if (r == -EFBIG && reterr_reason)
+                (void) asprintf(reterr_reason, "file larger than %u bytes", JSON_FILE_MAX_BYTES);
+        if (r == -EISDIR)
                 return -EBADMSG;
-        if ((uint64_t) st.st_size > JSON_FILE_MAX_BYTES) {
-                if (reterr_reason)
-                        (void) asprintf(reterr_reason, "file larger than %u bytes", JSON_FILE_MAX_BYTES);
-                return -EFBIG;
-        }
-
-        buf = malloc((size_t) st.st_size + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, (size_t) st.st_size - len);
-                if (n < 0)
-                        return -errno;
-                if (n == 0 || len + (size_t) n == (size_t) st.st_size) {
-                        len += (size_t) n;
-                        break;
-                }
-                len += (size_t) n;
-        }
-        buf[len] = 0;
+        if (r < 0)
+                return r;
 
         tok = json_tokener_new();
         if (!tok)

@@ -8,6 +8,7 @@
 
 #include "macro.h"
 #include "state.h"
+#include "util.h"
 
 #define STATE_VERSION           1
 /* A record is under 100 bytes; anything near this bound is not ours. */
@@ -188,29 +189,14 @@ int state_parse(const char *text, Record *ret) {
 /* Reads the file into a NUL-terminated string. 0, -EBADMSG (too big or a NUL inside) or -errno. */
 static int read_state_file(int fd, char **ret) {
         _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
+        size_t len;
+        int r;
 
-        buf = malloc(STATE_MAX_BYTES + 2);
-        if (!buf)
-                return -ENOMEM;
-
-        for (;;) {
-                ssize_t n;
-
-                n = read(fd, buf + len, STATE_MAX_BYTES + 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len > STATE_MAX_BYTES)
-                        return -EBADMSG;
-        }
-        buf[len] = 0;
-
+        r = read_full_fd(fd, STATE_MAX_BYTES, &buf, &len);
+        if (r == -EFBIG)
+                return -EBADMSG;
+        if (r < 0)
+                return r;
         if (memchr(buf, 0, len))
                 return -EBADMSG;
 

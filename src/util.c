@@ -1,12 +1,16 @@
 /* util.c — pure string and number parsers: strict, no locale, no hidden errno state. */
 #include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "util.h"
@@ -277,4 +281,96 @@ const char *log_level_to_string(int level) {
         if (level < 0 || (size_t) level >= ELEMENTSOF(log_level_names))
                 return NULL;
         return log_level_names[level];
+}
+
+char *strdup_vprintf(const char *fmt, va_list ap) {
+        va_list aq;
+        char *s;
+        int n;
+
+        va_copy(aq, ap);
+        n = vsnprintf(NULL, 0, fmt, aq);
+        va_end(aq);
+        if (n < 0)
+                return NULL;
+
+        s = malloc((size_t) n + 1);
+        if (!s)
+                return NULL;
+        (void) vsnprintf(s, (size_t) n + 1, fmt, ap);
+        return s;
+}
+
+char *strdup_printf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        va_start(ap, fmt);
+        s = strdup_vprintf(fmt, ap);
+        va_end(ap);
+        return s;
+}
+
+int set_reterr(char **reterr, int error, const char *fmt, ...) {
+        va_list ap;
+        char *msg;
+
+        if (!reterr)
+                return error;
+
+        va_start(ap, fmt);
+        msg = strdup_vprintf(fmt, ap);
+        va_end(ap);
+        if (!msg)
+                return -ENOMEM;
+
+        for (char *c = msg; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        *c = '?';
+        free(*reterr);
+        *reterr = msg;
+        return error;
+}
+
+int read_full_fd(int fd, size_t max_bytes, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+
+        /* One byte more than allowed tells "exactly max_bytes" from "too large". */
+        buf = malloc(max_bytes + 2);
+        if (!buf)
+                return -ENOMEM;
+
+        for (;;) {
+                ssize_t n = read(fd, buf + len, max_bytes + 1 - len);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len > max_bytes) {
+                        /* Wiped: the callers read kubeconfigs and token files too. */
+                        explicit_bzero(buf, len);
+                        return -EFBIG;
+                }
+        }
+
+        buf[len] = 0;
+        *ret = TAKE_PTR(buf);
+        if (ret_size)
+                *ret_size = len;
+        return 0;
+}
+
+int read_full_file(const char *path, size_t max_bytes, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = open(path, O_RDONLY|O_CLOEXEC|O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        return read_full_fd(fd, max_bytes, ret, ret_size);
 }

@@ -1,9 +1,12 @@
 /* util.h — pure string and number parsers shared by the pure modules and the I/O layers. */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "macro.h"
 
 /* Parses a decimal unsigned integer; surrounding whitespace (a trailing newline from sysfs
  * included) is allowed, a sign, junk or overflow is not. 0, -EINVAL or -ERANGE. */
@@ -34,3 +37,20 @@ bool node_name_is_valid(const char *s);
  * "alert", "emerg") or its number 0-7. Returns the level or -EINVAL. */
 int log_level_from_string(const char *s);
 const char *log_level_to_string(int level);
+
+/* A newly allocated formatted string, or NULL on ENOMEM. */
+char *strdup_vprintf(const char *fmt, va_list ap);
+char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
+
+/* For the pure modules' error details: sets *reterr (when reterr is non-NULL) to the formatted
+ * message, with control characters replaced by '?' (messages end up in the journal and may quote
+ * input), and returns error; -ENOMEM if the message could not be allocated. */
+int set_reterr(char **reterr, int error, const char *fmt, ...) _printf_(3, 4);
+
+/* Reads everything from fd (until EOF, so procfs files of size 0 work) into a NUL-terminated
+ * buffer. 0, -EFBIG when there are more than max_bytes (the partial data is wiped), -ENOMEM or
+ * -errno. ret_size may be NULL. */
+int read_full_fd(int fd, size_t max_bytes, char **ret, size_t *ret_size);
+
+/* The same for a path (opened O_RDONLY|O_CLOEXEC|O_NOCTTY). */
+int read_full_file(const char *path, size_t max_bytes, char **ret, size_t *ret_size);
