@@ -209,6 +209,16 @@ static void file_source_load_node(Source *s) {
                         return;
                 }
         }
+        if (r == -ENOENT) {
+                /* A fresh install: nothing to keep, nothing wrong but a missing input. */
+                if (asprintf(&err, "Waiting for the Node file %s (it does not exist)", f->node_file) < 0)
+                        return;
+                log_notice("%s; KSM is left as it is until it appears.", err);
+                (void) source_set_error(s, err);
+                source_set_node(s, NULL);
+                f->node_ok = false;
+                return;
+        }
         if (r < 0) {
                 if (asprintf(&err, "Failed to read Node file %s: %s", f->node_file,
                              reason ?: strerror(-r)) < 0)

@@ -43,7 +43,7 @@ build() {
         [ -x configure ] && [ configure -nt configure.ac ] && [ -f Makefile.in ] && [ Makefile.in -nt Makefile.am ] \
                 || autoreconf -fi >/dev/null
         mkdir -p build
-        (cd build && { [ -f Makefile ] && [ Makefile -nt ../configure ] || ../configure -q --sysconfdir=/etc --localstatedir=/var; } \
+        (cd build && { [ -f Makefile ] && [ Makefile -nt ../configure ] || ../configure -q --prefix=/usr --sysconfdir=/etc --localstatedir=/var; } \
                 && make -s -j"$jobs")
 }
 
@@ -58,6 +58,7 @@ sum_results() {
                         v=$(awk -v k="# $k:" 'index($0, k) == 1 {print $3}' "$f"); fail=$((fail + ${v:-0}))
                 done
         done
+        pass=$((pass + ${E2E_PASS:-0})); fail=$((fail + ${E2E_FAIL:-0}))
         echo "$pass passed, $fail failed, $skip skipped"
         [ "$fail" -eq 0 ]
 }
@@ -98,10 +99,19 @@ check() {
         per_test build
         grep -E '^(# |FAIL|ERROR)' build/test-suite.log | head -20 || true
 
+        echo "==> end-to-end test under a booted systemd (systemd-nspawn)"
+        local e2e_pass=0 e2e_fail=0
+        bash tests/e2e/run.sh --builddir build > build/e2e.log 2>&1 || rc=1
+        grep -E '^(not ok|# (exposure|e2e duration|SKIP)|1\.\.0)' build/e2e.log || true
+        e2e_pass=$(grep -c '^ok ' build/e2e.log || true)
+        e2e_fail=$(grep -c '^not ok ' build/e2e.log || true)
+        grep -q '^1\.\.[1-9]' build/e2e.log || grep -q '^1\.\.0 # SKIP' build/e2e.log || e2e_fail=$((e2e_fail + 1))
+        printf '   %-48s %4d passed, %d failed\n' "tests/e2e/run.sh" "$e2e_pass" "$e2e_fail"
+
         for f in $(grep -l -E '^(not ok|ERROR:)' build/tests/*.log build/tests/integration/*.log build-asan/tests/*.log build-asan/tests/integration/*.log 2>/dev/null); do
                 echo "---- $f"; grep -E -B2 -A20 '^not ok' "$f" | head -60
         done
-        sum_results "${logs[@]}" || rc=1
+        E2E_PASS=$e2e_pass E2E_FAIL=$e2e_fail sum_results "${logs[@]}" || rc=1
         return $rc
 }
 
