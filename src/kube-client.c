@@ -291,7 +291,7 @@ int kube_client_start(KubeClient *c, const KubeRequestOptions *o, KubeDataFn on_
         r->userdata = userdata;
         r->idle_timeout_usec = o->idle_timeout_usec;
 
-        if (asprintf(&r->url, "%s%s", c->creds.server, o->path) < 0) {
+        if (!(r->url = strdup_printf("%s%s", c->creds.server, o->path))) {
                 r->url = NULL;
                 goto oom;
         }
@@ -303,14 +303,14 @@ int kube_client_start(KubeClient *c, const KubeRequestOptions *o, KubeDataFn on_
 
         r->headers = curl_slist_append(r->headers, "Accept: application/json");
         if (o->content_type) {
-                if (asprintf(&h, "Content-Type: %s", o->content_type) < 0)
+                if (!(h = strdup_printf("Content-Type: %s", o->content_type)))
                         goto oom;
                 r->headers = curl_slist_append(r->headers, h);
                 free(h);
                 h = NULL;
         }
         if (c->token) {
-                if (asprintf(&h, "Authorization: Bearer %s", c->token) < 0)
+                if (!(h = strdup_printf("Authorization: Bearer %s", c->token)))
                         goto oom;
                 r->headers = curl_slist_append(r->headers, h);
                 explicit_bzero(h, strlen(h));

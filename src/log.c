@@ -94,7 +94,7 @@ int log_internal(int level, int error, const char *file, int line, const char *f
                         snprintf(f[nf++], sizeof(f[0]), "KSM_RUN=%s", run);
 
                 _cleanup_free_ char *msg = NULL;
-                if (asprintf(&msg, "MESSAGE=%s", buf) >= 0)
+                if ((msg = strdup_printf("MESSAGE=%s", buf)))
                         iov[0] = (struct iovec) { .iov_base = msg, .iov_len = strlen(msg) };
                 for (size_t i = 0; i < nf; i++)
                         iov[n++] = (struct iovec) { .iov_base = f[i], .iov_len = strlen(f[i]) };

@@ -221,8 +221,8 @@ static int manager_write_attr(Manager *m, const char *attr, uint64_t value, char
                 char *e = NULL;
 
                 log_error_errno(r, "Failed to write %" PRIu64 " to %s/%s: %m", value, m->config.sysfs_dir, attr);
-                if (asprintf(&e, "Failed to write %" PRIu64 " to %s/%s: %s", value, m->config.sysfs_dir, attr,
-                             strerror(-r)) >= 0) {
+                if ((e = strdup_printf("Failed to write %" PRIu64 " to %s/%s: %s", value, m->config.sysfs_dir, attr,
+                             strerror(-r)))) {
                         free(*errors);
                         *errors = e;
                 }
@@ -260,12 +260,12 @@ static void manager_update_status(Manager *m) {
         else
                 what = m->managed ? "KSM stopped (managed)" : "KSM stopped";
 
-        if (asprintf(&s, "%s; node %s %s; source %s; saved %" PRIu64 " KiB",
+        if (!(s = strdup_printf("%s; node %s %s; source %s; saved %" PRIu64 " KiB",
                      what, m->node_name,
                      m->selection == SELECTION_YES ? "selected" :
                      m->selection == SELECTION_NO ? "not selected" : "selection unknown",
                      manager_connected(m) ? "connected" : "not connected",
-                     ksm_snapshot_saved_bytes(&m->snapshot, (uint64_t) sysconf(_SC_PAGESIZE)) / 1024) < 0)
+                     ksm_snapshot_saved_bytes(&m->snapshot, (uint64_t) sysconf(_SC_PAGESIZE)) / 1024)))
                 return;
 
         if (!streq_ptr(s, m->status)) {
@@ -297,7 +297,6 @@ static int manager_patch_node(Manager *m, const NodeView *node, const char *labe
 static void manager_post_action_event(Manager *m, const ReconcileDecision *d, const ReconcileInput *in) {
         _cleanup_free_ char *msg = NULL;
         const char *reason;
-        int r = -1;
 
         if (!m->source)
                 return;
@@ -306,9 +305,9 @@ static void manager_post_action_event(Manager *m, const ReconcileDecision *d, co
         case KSM_ACTION_START:
                 reason = "KSMEnabled";
                 if (d->claimed)
-                        r = asprintf(&msg, "KSM was found switched off outside " PACKAGE_NAME "; switched it back on");
+                        msg = strdup_printf("KSM was found switched off outside " PACKAGE_NAME "; switched it back on");
                 else
-                        r = asprintf(&msg, "Switched KSM on: the node is selected by the KubeVirt CR's nodeLabelSelector "
+                        msg = strdup_printf("Switched KSM on: the node is selected by the KubeVirt CR's nodeLabelSelector "
                                      "(pages_to_scan=%" PRIu32 ", sleep_millisecs=%" PRIu32 ")",
                                      d->write_pages ? d->pages_to_scan : in->pages_to_scan,
                                      d->write_sleep ? d->sleep_millisecs : in->sleep_millisecs);
@@ -316,17 +315,17 @@ static void manager_post_action_event(Manager *m, const ReconcileDecision *d, co
         case KSM_ACTION_RESTORE:
                 reason = d->write_run ? "KSMDisabled" : "KSMRestored";
                 if (d->write_pages || d->write_sleep)
-                        r = asprintf(&msg, "%s KSM; restored pages_to_scan=%" PRIu32 " sleep_millisecs=%" PRIu32,
+                        msg = strdup_printf("%s KSM; restored pages_to_scan=%" PRIu32 " sleep_millisecs=%" PRIu32,
                                      d->write_run ? "Switched off" : "Released",
                                      d->write_pages ? d->pages_to_scan : in->pages_to_scan,
                                      d->write_sleep ? d->sleep_millisecs : in->sleep_millisecs);
                 else
-                        r = asprintf(&msg, "%s KSM; the scan settings were already as before", d->write_run ? "Switched off" : "Released");
+                        msg = strdup_printf("%s KSM; the scan settings were already as before", d->write_run ? "Switched off" : "Released");
                 break;
         default:
                 return;
         }
-        if (r < 0)
+        if (!msg)
                 return;
         source_post_event(m->source, "Normal", reason, msg);
 }
@@ -528,10 +527,10 @@ int manager_reload(Manager *m) {
                 _cleanup_free_ char *e = NULL;
 
                 if (line > 0)
-                        (void) asprintf(&e, "Invalid configuration, kept the old one: %s:%u: %s",
+                        e = strdup_printf("Invalid configuration, kept the old one: %s:%u: %s",
                                         strna(file), line, strna(msg));
                 else
-                        (void) asprintf(&e, "Invalid configuration, kept the old one: %s: %s",
+                        e = strdup_printf("Invalid configuration, kept the old one: %s: %s",
                                         file ?: m->config_path, msg ?: strerror(-r));
                 log_warning("%s", strna(e));
                 free(m->reload_error);

@@ -41,7 +41,7 @@ int source_file_read_json(const char *path, json_object **ret, char **reterr_rea
 
         r = read_full_file(path, JSON_FILE_MAX_BYTES, &buf, &len);
         if (r == -EFBIG && reterr_reason)
-                (void) asprintf(reterr_reason, "file larger than %u bytes", JSON_FILE_MAX_BYTES);
+                *reterr_reason = strdup_printf("file larger than %u bytes", JSON_FILE_MAX_BYTES);
         if (r == -EISDIR)
                 return -EBADMSG;
         if (r < 0)
@@ -60,7 +60,7 @@ int source_file_read_json(const char *path, json_object **ret, char **reterr_rea
                         if (len == 0)
                                 *reterr_reason = strdup("empty file");
                         else
-                                (void) asprintf(reterr_reason, "invalid JSON: %s at byte %zu",
+                                *reterr_reason = strdup_printf("invalid JSON: %s at byte %zu",
                                                 err == json_tokener_continue ? "unexpected end of data"
                                                                              : json_tokener_error_desc(err),
                                                 offset);
@@ -74,7 +74,7 @@ int source_file_read_json(const char *path, json_object **ret, char **reterr_rea
         for (size_t i = offset; i < len; i++)
                 if (!strchr(" \t\r\n", buf[i])) {
                         if (reterr_reason)
-                                (void) asprintf(reterr_reason, "invalid JSON: unexpected data at byte %zu", i);
+                                *reterr_reason = strdup_printf("invalid JSON: unexpected data at byte %zu", i);
                         json_object_put(obj);
                         return -EBADMSG;
                 }
@@ -108,7 +108,7 @@ int source_file_write_json(const char *path, json_object *obj) {
         if (dfd < 0)
                 return -errno;
 
-        if (asprintf(&tmp, "%s.ksmd-%d.tmp", path, (int) getpid()) < 0)
+        if (!(tmp = strdup_printf("%s.ksmd-%d.tmp", path, (int) getpid())))
                 return -ENOMEM;
         fd = open(tmp, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC|O_NOFOLLOW, mode);
         if (fd < 0)
@@ -178,8 +178,8 @@ static void file_source_load_kubevirt(Source *s) {
                 }
         }
         if (r < 0) {
-                if (asprintf(&err, "Failed to read KubeVirt file %s: %s", f->kubevirt_file,
-                             reason ?: strerror(-r)) < 0)
+                if (!(err = strdup_printf("Failed to read KubeVirt file %s: %s", f->kubevirt_file,
+                             reason ?: strerror(-r))))
                         return;
                 log_warning("%s; keeping the last good view.", err);
                 (void) source_set_error(s, err);
@@ -211,7 +211,7 @@ static void file_source_load_node(Source *s) {
         }
         if (r == -ENOENT) {
                 /* A fresh install: nothing to keep, nothing wrong but a missing input. */
-                if (asprintf(&err, "Waiting for the Node file %s (it does not exist)", f->node_file) < 0)
+                if (!(err = strdup_printf("Waiting for the Node file %s (it does not exist)", f->node_file)))
                         return;
                 log_notice("%s; KSM is left as it is until it appears.", err);
                 (void) source_set_error(s, err);
@@ -220,8 +220,8 @@ static void file_source_load_node(Source *s) {
                 return;
         }
         if (r < 0) {
-                if (asprintf(&err, "Failed to read Node file %s: %s", f->node_file,
-                             reason ?: strerror(-r)) < 0)
+                if (!(err = strdup_printf("Failed to read Node file %s: %s", f->node_file,
+                             reason ?: strerror(-r))))
                         return;
                 log_warning("%s; keeping the last good view.", err);
                 (void) source_set_error(s, err);

@@ -16,6 +16,7 @@
 #include "kube-watch.h"
 #include "log.h"
 #include "macro.h"
+#include "util.h"
 #include "source-kube.h"
 
 #define BACKOFF_BASE_USEC (500 * USEC_PER_MSEC)
@@ -139,7 +140,7 @@ static void source_kube_publish(SourceKube *k) {
                 const char *e = k->kubevirts.last_error ?: k->node.last_error;
                 _cleanup_free_ char *msg = NULL;
 
-                if (e && asprintf(&msg, "Not connected to the API server: %s", e) >= 0 && !streq_ptr(msg, s->error)) {
+                if (e && (msg = strdup_printf("Not connected to the API server: %s", e)) && !streq_ptr(msg, s->error)) {
                         (void) source_set_error(s, msg);
                         changed = true;
                 }
@@ -183,8 +184,7 @@ static void reflector_fail(Reflector *r, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        msg = strdup_vprintf(fmt, ap);
         va_end(ap);
 
         delay = source_kube_backoff_usec(r->failures, BACKOFF_CAP_USEC, random_u32());
@@ -408,8 +408,8 @@ static void reflector_attempt(Reflector *r) {
                 (void) sd_event_source_set_enabled(r->retry, SD_EVENT_OFF);
 
         if (r->relist || !r->resource_version) {
-                if (asprintf(&path, "%s%s%s", r->path, r->field_selector ? "?fieldSelector=" : "",
-                             strempty(r->field_selector)) < 0)
+                if (!(path = strdup_printf("%s%s%s", r->path, r->field_selector ? "?fieldSelector=" : "",
+                             strempty(r->field_selector))))
                         goto oom;
                 e = kube_client_start(k->client, &(KubeRequestOptions) { .method = "GET", .path = path },
                                       NULL, on_list_done, r, &r->req);
@@ -417,9 +417,9 @@ static void reflector_attempt(Reflector *r) {
                 rv = curl_easy_escape(NULL, r->resource_version, 0);
                 if (!rv)
                         goto oom;
-                if (asprintf(&path, "%s?watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%u%s%s",
+                if (!(path = strdup_printf("%s?watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%u%s%s",
                              r->path, rv, WATCH_TIMEOUT_MIN_SEC + random_u32() % WATCH_TIMEOUT_SPREAD_SEC,
-                             r->field_selector ? "&fieldSelector=" : "", strempty(r->field_selector)) < 0)
+                             r->field_selector ? "&fieldSelector=" : "", strempty(r->field_selector))))
                         goto oom;
                 e = kube_client_start(k->client,
                                       &(KubeRequestOptions) { .method = "GET", .path = path, .stream = true,
@@ -572,7 +572,7 @@ static void patch_send(SourceKube *k) {
         body = json_object_to_json_string_ext(k->patch_inflight, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
         name = curl_easy_escape(NULL, k->source->node_name, 0);
-        if (!name || asprintf(&path, "/api/v1/nodes/%s", name) < 0) {
+        if (!name || !(path = strdup_printf("/api/v1/nodes/%s", name))) {
                 (void) log_oom();
                 return;
         }
@@ -645,7 +645,7 @@ static void source_kube_post_event(Source *s, const char *type, const char *reas
         }
         gmtime_r(&now, &tm);
         strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        if (asprintf(&gen, "%s.", s->node_name) < 0)
+        if (!(gen = strdup_printf("%s.", s->node_name)))
                 return;
 
         ev = json_object_new_object();
@@ -678,7 +678,7 @@ static void source_kube_post_event(Source *s, const char *type, const char *reas
         json_object_object_add(ev, "reportingComponent", json_object_new_string(PACKAGE_NAME));
         json_object_object_add(ev, "reportingInstance", json_object_new_string(s->node_name));
 
-        if (asprintf(&path, "/api/v1/namespaces/%s/events", k->event_namespace) < 0)
+        if (!(path = strdup_printf("/api/v1/namespaces/%s/events", k->event_namespace)))
                 return;
         e = kube_client_start(k->client,
                               &(KubeRequestOptions) { .method = "POST", .path = path, .content_type = "application/json",
@@ -759,9 +759,10 @@ int source_kube_new(sd_event *e, const char *node_name, const SourceKubeOptions 
         esc = curl_easy_escape(NULL, node_name, 0);
         if (!esc)
                 return -ENOMEM;
-        r = asprintf(&sel, "metadata.name%%3D%s", esc);
+        sel = strdup_printf("metadata.name%%3D%s", esc);
+        r = sel ? 0 : -ENOMEM;
         curl_free(esc);
-        if (r < 0 || asprintf(&what, "node %s", node_name) < 0)
+        if (r < 0 || !(what = strdup_printf("node %s", node_name)))
                 return -ENOMEM;
 
         r = reflector_init(&k->kubevirts, k, "KubeVirt CRs", "kubevirts.kubevirt.io",
