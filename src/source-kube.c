@@ -64,6 +64,8 @@ struct SourceKube {
         unsigned patch_failures;
         sd_event_source *patch_retry;
 
+        char *patch_error;              /* why the last node patch was refused, until one succeeds */
+
         KubeRequest *event_reqs[MAX_EVENT_REQUESTS];
 
         bool published_connected;
@@ -134,9 +136,12 @@ static void source_kube_publish(SourceKube *k) {
         k->published_connected = connected;
         s->connected = connected;
 
-        if (connected)
-                (void) source_set_error(s, NULL);
-        else {
+        if (connected) {
+                if (!streq_ptr(s->error, k->patch_error)) {
+                        (void) source_set_error(s, k->patch_error);
+                        changed = true;
+                }
+        } else {
                 const char *e = k->kubevirts.last_error ?: k->node.last_error;
                 _cleanup_free_ char *msg = NULL;
 
@@ -504,13 +509,17 @@ static void on_patch_done(KubeRequest *req, int error, long status, const char *
                 _cleanup_(json_object_putp) json_object *obj = body ? json_tokener_parse(body) : NULL;
 
                 k->patch_failures = 0;
+                if (k->patch_error) {
+                        k->patch_error = mfree(k->patch_error);
+                        k->node.changed = true;         /* publish the cleared error */
+                }
                 k->patch_inflight = (json_object_put(k->patch_inflight), NULL);
                 /* The watch will say the same; taking the answer now keeps the next reconcile from
                  * sending the same patch again. */
-                if (obj && json_object_is_type(obj, json_type_object) && k->node.synced) {
+                if (obj && json_object_is_type(obj, json_type_object) && k->node.synced)
                         reflector_store_put(&k->node, obj);
+                if (k->node.changed)
                         source_kube_publish(k);
-                }
                 if (k->patch_pending)
                         patch_send(k);
                 return;
@@ -538,7 +547,8 @@ static void on_patch_done(KubeRequest *req, int error, long status, const char *
                 return;
         }
 
-        /* Not worth retrying as is; the next reconcile builds a fresh patch if still needed. */
+        /* Not worth retrying as is: the next reconcile builds a fresh patch if still needed, and it
+         * waits for the backoff, so a refused patch is not hammered at the server. */
         k->patch_inflight = (json_object_put(k->patch_inflight), NULL);
         if (status == 403)
                 log_error("Forbidden to patch node %s: the daemon's identity needs 'patch' on nodes, limited to the "
@@ -552,9 +562,13 @@ static void on_patch_done(KubeRequest *req, int error, long status, const char *
                 log_warning("Patching node %s: unauthorized; the token file will be re-read.", node);
         } else
                 log_error("Failed to patch node %s: HTTP %ld: %s", node, status, kube_status_message(body, msg, sizeof(msg)));
-        (void) source_set_error(k->source, "Failed to update the node's KSM label and annotation (see the journal)");
-        if (k->patch_pending)
-                patch_send(k);
+        free(k->patch_error);
+        k->patch_error = strdup_printf("Failed to update node %s's KSM label and annotation: HTTP %ld%s",
+                                       node, status, status == 403 ? " Forbidden (see the journal for the missing permission)" :
+                                       status == 404 ? " Not Found (the node is gone)" : "");
+        patch_retry_later(k, source_kube_backoff_usec(k->patch_failures++, BACKOFF_CAP_USEC, random_u32()));
+        source_kube_publish(k);
+        source_notify(k->source);
 }
 
 static void patch_send(SourceKube *k) {
@@ -715,6 +729,7 @@ static void source_kube_done(Source *s) {
         if (k->patch_pending)
                 json_object_put(k->patch_pending);
         kube_client_free(k->client);
+        free(k->patch_error);
         free(k->event_namespace);
         free(k);
         s->data = NULL;
