@@ -240,18 +240,64 @@ static void file_source_load_node(Source *s) {
                 (void) source_set_error(s, NULL);
 }
 
+static bool json_equal_or_both_null(json_object *a, json_object *b) {
+        if (!a || !b)
+                return a == b;
+        return json_object_equal(a, b);
+}
+
 static int on_reload(sd_event_source *es, void *userdata) {
         Source *s = userdata;
         FileSource *f = file_source(s);
+        _cleanup_(json_object_putp) json_object *old_node = s->node ? json_object_get(s->node) : NULL;
+        _cleanup_free_ char *old_error = s->error ? strdup(s->error) : NULL;
+        json_object **old_crs = s->kubevirts;
+        size_t old_n = s->n_kubevirts;
+        bool old_known = s->kubevirts_known, old_connected = s->connected, changed;
+
+        /* Keep the old CR array alive across the reload to compare with it. */
+        s->kubevirts = NULL;
+        s->n_kubevirts = 0;
+        if (!f->reload_kubevirt) {
+                s->kubevirts = old_crs;
+                s->n_kubevirts = old_n;
+                old_crs = NULL;
+        } else if (old_crs) {
+                /* A failed read keeps the last good view: hand it back first. */
+                json_object **copy = calloc(old_n ?: 1, sizeof(json_object *));
+                if (!copy) {
+                        s->kubevirts = old_crs;
+                        s->n_kubevirts = old_n;
+                        return log_oom();
+                }
+                for (size_t i = 0; i < old_n; i++)
+                        copy[i] = json_object_get(old_crs[i]);
+                s->kubevirts = copy;
+                s->n_kubevirts = old_n;
+        }
 
         if (f->reload_kubevirt)
                 file_source_load_kubevirt(s);
         if (f->reload_node)
                 file_source_load_node(s);
         f->reload_kubevirt = f->reload_node = false;
-
         file_source_update_connected(s);
-        source_notify(s);
+
+        /* Our own write-back of the Node file comes back through inotify; a view that did not
+         * change is no reason to reconcile again. */
+        changed = s->connected != old_connected || !streq_ptr(s->error, old_error) ||
+                  s->kubevirts_known != old_known || !json_equal_or_both_null(s->node, old_node);
+        if (old_crs) {
+                changed = changed || s->n_kubevirts != old_n;
+                for (size_t i = 0; !changed && i < old_n; i++)
+                        changed = !json_object_equal(s->kubevirts[i], old_crs[i]);
+                kubevirts_free(old_crs, old_n);
+        }
+
+        if (changed)
+                source_notify(s);
+        else
+                log_debug("Input files changed on disk, but not their content for us.");
         return 0;
 }
 
