@@ -254,6 +254,7 @@ static int on_reload(sd_event_source *es, void *userdata) {
         json_object **old_crs = s->kubevirts;
         size_t old_n = s->n_kubevirts;
         bool old_known = s->kubevirts_known, old_connected = s->connected, changed;
+        bool reloaded_kubevirt = f->reload_kubevirt;
 
         /* Keep the old CR array alive across the reload to compare with it. */
         s->kubevirts = NULL;
@@ -287,7 +288,7 @@ static int on_reload(sd_event_source *es, void *userdata) {
          * change is no reason to reconcile again. */
         changed = s->connected != old_connected || !streq_ptr(s->error, old_error) ||
                   s->kubevirts_known != old_known || !json_equal_or_both_null(s->node, old_node);
-        if (old_crs) {
+        if (reloaded_kubevirt) {
                 changed = changed || s->n_kubevirts != old_n;
                 for (size_t i = 0; !changed && i < old_n; i++)
                         changed = !json_object_equal(s->kubevirts[i], old_crs[i]);
