@@ -1,5 +1,7 @@
 #!/bin/bash
 # test-file-source-start.sh — a fresh start with neither JSON file: the files appear later, in either order, and are acted on.
+. "$(dirname "$0")/lib.sh"
+
 start_bus open
 make_sysfs
 RECHECK=30 write_conf
