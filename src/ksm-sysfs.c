@@ -148,6 +148,14 @@ static int read_attr(const KsmSysfs *k, const char *attr, char *buf, size_t size
         return 0;
 }
 
+/* Reads a number attribute into buf: 0, -EINVAL (too long to be a number) or -errno. */
+static int read_number_attr(const KsmSysfs *k, const char *attr, char buf[static ATTR_NUMBER_BYTES]) {
+        int r;
+
+        r = read_attr(k, attr, buf, ATTR_NUMBER_BYTES);
+        return r == -EFBIG ? -EINVAL : r;
+}
+
 int ksm_sysfs_read_u64(const KsmSysfs *k, const char *attr, uint64_t *ret) {
         char buf[ATTR_NUMBER_BYTES];
         int r;
@@ -155,16 +163,10 @@ int ksm_sysfs_read_u64(const KsmSysfs *k, const char *attr, uint64_t *ret) {
         assert_return(k, -EINVAL);
         assert_return(ret, -EINVAL);
 
-        r = read_attr(k, attr, buf, sizeof(buf));
-        if (r == -EFBIG)
-                return -EINVAL;
+        r = read_number_attr(k, attr, buf);
         if (r < 0)
                 return r;
-
-        r = safe_atou64(buf, ret);
-        if (r < 0)
-                return -EINVAL;
-        return 0;
+        return safe_atou64(buf, ret) < 0 ? -EINVAL : 0;
 }
 
 int ksm_sysfs_read_i64(const KsmSysfs *k, const char *attr, int64_t *ret) {
@@ -174,16 +176,10 @@ int ksm_sysfs_read_i64(const KsmSysfs *k, const char *attr, int64_t *ret) {
         assert_return(k, -EINVAL);
         assert_return(ret, -EINVAL);
 
-        r = read_attr(k, attr, buf, sizeof(buf));
-        if (r == -EFBIG)
-                return -EINVAL;
+        r = read_number_attr(k, attr, buf);
         if (r < 0)
                 return r;
-
-        r = safe_atoi64(buf, ret);
-        if (r < 0)
-                return -EINVAL;
-        return 0;
+        return safe_atoi64(buf, ret) < 0 ? -EINVAL : 0;
 }
 
 /* One write(2), as the kernel parses each write as a whole value. O_TRUNC does nothing on sysfs

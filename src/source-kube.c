@@ -206,28 +206,32 @@ static void reflector_fail(Reflector *r, const char *fmt, ...) {
         source_kube_publish(r->owner);
 }
 
-static void reflector_store_put(Reflector *r, json_object *obj) {
+/* The store key of an object, "namespace/name". false for an object without a name. */
+static bool store_key(json_object *obj, char *key, size_t size) {
         json_object *meta, *ns = NULL, *name = NULL;
-        char key[512];
 
         if (!json_object_object_get_ex(obj, "metadata", &meta) ||
             !json_object_object_get_ex(meta, "name", &name))
-                return;
+                return false;
         (void) json_object_object_get_ex(meta, "namespace", &ns);
-        snprintf(key, sizeof(key), "%s/%s", ns ? json_object_get_string(ns) : "", json_object_get_string(name));
+        snprintf(key, size, "%s/%s", ns ? json_object_get_string(ns) : "", json_object_get_string(name));
+        return true;
+}
+
+static void reflector_store_put(Reflector *r, json_object *obj) {
+        char key[512];
+
+        if (!store_key(obj, key, sizeof(key)))
+                return;
         json_object_object_add(r->store, key, json_object_get(obj));
         r->changed = true;
 }
 
 static void reflector_store_delete(Reflector *r, json_object *obj) {
-        json_object *meta, *ns = NULL, *name = NULL;
         char key[512];
 
-        if (!json_object_object_get_ex(obj, "metadata", &meta) ||
-            !json_object_object_get_ex(meta, "name", &name))
+        if (!store_key(obj, key, sizeof(key)))
                 return;
-        (void) json_object_object_get_ex(meta, "namespace", &ns);
-        snprintf(key, sizeof(key), "%s/%s", ns ? json_object_get_string(ns) : "", json_object_get_string(name));
         json_object_object_del(r->store, key);
         r->changed = true;
 }
