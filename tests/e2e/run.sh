@@ -37,7 +37,8 @@ done
 DEB=${KSMD_E2E_DEB:-}
 [ -z "$DEB" ] || DEB=$(readlink -f "$DEB")
 
-skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+SKIPPED=
+skip_all() { echo "1..0 # SKIP $*"; SKIPPED=1; exit 0; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
 # ---- can it run here? ---------------------------------------------------------------------------
@@ -187,6 +188,11 @@ finish() {
 	pids=$(sb_cgroup_pids)
 	[ -z "$pids" ] || echo "# warning: processes left: $pids"
 	echo "# e2e duration: $(( $(date +%s) - T_START )) s"
+	if [ -n "$SKIPPED" ] && [ "$N" -eq 0 ]; then
+		# skip_all already printed the plan ("1..0 # SKIP reason").
+		rm -rf "$WORK"
+		exit 0
+	fi
 	echo "1..$N"
 	if [ "$FAILED" -ne 0 ] || [ "$N" -eq 0 ]; then rc=1; fi
 	if [ "$rc" -eq 0 ] && [ -z "${KSMD_E2E_KEEP:-}" ]; then
