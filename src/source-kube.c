@@ -551,21 +551,24 @@ static void on_patch_done(KubeRequest *req, int error, long status, const char *
                 return;
         }
 
-        /* Not worth retrying as is: the next reconcile builds a fresh patch if still needed, and it
-         * waits for the backoff, so a refused patch is not hammered at the server. */
-        k->patch_inflight = (json_object_put(k->patch_inflight), NULL);
+        /* A refusal: retried with the backoff like any other failure (a permission granted later
+         * is picked up without a restart), said once at error level, and published on the bus.
+         * A newer patch from a reconcile replaces the pending one but still waits for the backoff,
+         * so a refused patch is never hammered at the server. */
+        int level = k->patch_failures == 0 ? LOG_ERR : LOG_DEBUG;
         if (status == 403)
-                log_error("Forbidden to patch node %s: the daemon's identity needs 'patch' on nodes, limited to the "
-                          "kubevirt.io/ksm-* keys (see deploy/rbac.yaml and deploy/node-patch-policy.yaml): %s",
-                          node, kube_status_message(body, msg, sizeof(msg)));
+                log_full_errno(level, 0, "Forbidden to patch node %s: the daemon's identity needs 'patch' on nodes, limited "
+                               "to the kubevirt.io/ksm-* keys (see deploy/rbac.yaml and deploy/node-patch-policy.yaml): %s",
+                               node, kube_status_message(body, msg, sizeof(msg)));
         else if (status == 404)
-                log_warning("Node %s is gone from the API server, not patching it: %s", node,
-                            kube_status_message(body, msg, sizeof(msg)));
+                log_full_errno(level == LOG_ERR ? LOG_WARNING : level, 0, "Node %s is gone from the API server; retrying the patch with backoff: %s",
+                               node, kube_status_message(body, msg, sizeof(msg)));
         else if (status == 401) {
                 kube_client_invalidate_token(k->client);
                 log_warning("Patching node %s: unauthorized; the token file will be re-read.", node);
         } else
-                log_error("Failed to patch node %s: HTTP %ld: %s", node, status, kube_status_message(body, msg, sizeof(msg)));
+                log_full_errno(level, 0, "Failed to patch node %s: HTTP %ld: %s", node, status,
+                               kube_status_message(body, msg, sizeof(msg)));
         free(k->patch_error);
         k->patch_error = strdup_printf("Failed to update node %s's KSM label and annotation: HTTP %ld%s",
                                        node, status, status == 403 ? " Forbidden (see the journal for the missing permission)" :
