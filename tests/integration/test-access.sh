@@ -24,7 +24,7 @@ write_node '{"kubernetes.io/hostname":"node01"}'
 # (or an unmerge, which reconciles afterwards) would switch it back on: a refused call must not.
 prepare() {
         eventually "$1: selected, run 1" 5 sysfs_is run 1
-        eventually "$1: annotation managed true" 3 node_annotation_is true
+        eventually "$1: annotation managed true" $((5 * SLOW)) node_annotation_is true
         echo 0 > "$SYSFS/run"
         wait_until 5 settled
         LR0=$(prop LastReconcile)
@@ -83,14 +83,14 @@ check "policy: the daemon keeps its name" daemon_on_bus
 # Root may: Reconcile moves LastReconcile and corrects the hand-made drift.
 call busctl --system call "$BUS" "$OBJ" "$IFACE" Reconcile
 check "policy: root's Reconcile succeeds" succeeded
-eventually "policy: root's Reconcile moves LastReconcile" 3 reconciled_after "$LR0"
-eventually "policy: root's Reconcile switches KSM back on" 3 sysfs_is run 1
+eventually "policy: root's Reconcile moves LastReconcile" $((5 * SLOW)) reconciled_after "$LR0"
+eventually "policy: root's Reconcile switches KSM back on" $((5 * SLOW)) sysfs_is run 1
 check "policy: reconcile request logged" log_has "Reconcile requested over D-Bus"
 wait_until 5 settled
 LR1=$(prop LastReconcile)
 call "$KSMCTL" reconcile
 check "policy: root's 'ksmctl reconcile' exits 0" succeeded
-eventually "policy: 'ksmctl reconcile' moves LastReconcile" 3 reconciled_after "$LR1"
+eventually "policy: 'ksmctl reconcile' moves LastReconcile" $((5 * SLOW)) reconciled_after "$LR1"
 
 check "policy: SIGTERM exits 0" stop_daemon TERM
 stop_bus
@@ -138,15 +138,15 @@ check "open: nobody's GetStatistics succeeds" succeeded
 
 call busctl --system call "$BUS" "$OBJ" "$IFACE" Reconcile
 check "open: root's Reconcile succeeds" succeeded
-eventually "open: root's Reconcile moves LastReconcile" 3 reconciled_after "$LR0"
-eventually "open: root's Reconcile switches KSM back on" 3 sysfs_is run 1
+eventually "open: root's Reconcile moves LastReconcile" $((5 * SLOW)) reconciled_after "$LR0"
+eventually "open: root's Reconcile switches KSM back on" $((5 * SLOW)) sysfs_is run 1
 wait_until 5 settled
 LR1=$(prop LastReconcile)
 call timeout $((20 * ${SLOW:-1})) "$KSMCTL" unmerge
 check "open: root's 'ksmctl unmerge' exits 0" succeeded
 check "open: root's Unmerge is logged" log_has "Unmerged all KSM pages"
-eventually "open: Unmerge reconciles afterwards" 3 reconciled_after "$LR1"
-eventually "open: KSM running again after the unmerge" 3 sysfs_is run 1
+eventually "open: Unmerge reconciles afterwards" $((5 * SLOW)) reconciled_after "$LR1"
+eventually "open: KSM running again after the unmerge" $((5 * SLOW)) sysfs_is run 1
 
 check "open: SIGTERM exits 0" stop_daemon TERM
 finish

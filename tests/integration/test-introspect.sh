@@ -59,12 +59,12 @@ check "GetStatistics leaves out non-numeric files" \
 busctl --system --match="type='signal',sender='$BUS',path='$OBJ',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'" \
         monitor > "$T/signals.txt" 2>&1 &
 MON=$!
-wait_until 3 grep -q "Monitoring" "$T/signals.txt"   # the match is installed before this line is printed
+wait_until $((5 * SLOW)) grep -q "Monitoring" "$T/signals.txt"   # the match is installed before this line is printed
 write_kubevirt '{}'
-eventually "selected: run 1" 3 sysfs_is run 1
-eventually "PropertiesChanged carries Running" 3 grep -q '"Running"' "$T/signals.txt"
-eventually "PropertiesChanged carries Managed" 3 grep -q '"Managed"' "$T/signals.txt"
-eventually "PropertiesChanged carries Selected" 3 grep -q '"Selected"' "$T/signals.txt"
+eventually "selected: run 1" $((5 * SLOW)) sysfs_is run 1
+eventually "PropertiesChanged carries Running" $((5 * SLOW)) grep -q '"Running"' "$T/signals.txt"
+eventually "PropertiesChanged carries Managed" $((5 * SLOW)) grep -q '"Managed"' "$T/signals.txt"
+eventually "PropertiesChanged carries Selected" $((5 * SLOW)) grep -q '"Selected"' "$T/signals.txt"
 kill "$MON" 2>/dev/null; wait "$MON" 2>/dev/null
 
 # 6. A kernel without KSM: Available false, neither label nor annotation on the node.
@@ -72,8 +72,8 @@ check "SIGTERM exits 0" stop_daemon TERM
 rm -rf "$SYSFS"
 write_node '{"kubernetes.io/hostname":"node01","kubevirt.io/ksm-enabled":"true"}' '{"kubevirt.io/ksm-handler-managed":"false"}'
 start_daemon
-eventually "no KSM: label removed" 3 node_label_is "<absent>"
-eventually "no KSM: annotation removed" 3 node_annotation_is "<absent>"
+eventually "no KSM: label removed" $((5 * SLOW)) node_label_is "<absent>"
+eventually "no KSM: annotation removed" $((5 * SLOW)) node_annotation_is "<absent>"
 check "no KSM: Available false" prop_is Available false
 check "no KSM: Running false" prop_is Running false
 check "no KSM: GetStatistics fails with NotAvailable" \

@@ -74,13 +74,9 @@ until read -r v <"$SYSFS/run" && [ "$v" = 1 ]; do
         sleep 0.01
 done
 latency=$(ms_since "$t1")
+# Printed, not asserted: the one-second target is measured by bench/kube-latency.sh.
 echo "# label-to-KSM latency: $latency ms"
 check "both labels (kubectl label): run 1" sysfs_is run 1
-if [ -n "${KSMD_VALGRIND:-}" ]; then
-        ok "label-to-KSM latency under 1000 ms # SKIP under valgrind"
-else
-        check "label-to-KSM latency under 1000 ms ($latency ms)" test "$latency" -lt 1000
-fi
 eventually "both labels: label true, annotation true" $((3 * SLOW)) knode_ksm_is node01 true true
 
 # 5. matchExpressions: hostname In [node02, node03] does not select node01; [node01, node03] does.
