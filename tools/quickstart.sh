@@ -58,8 +58,9 @@ sum_results() {
                         v=$(awk -v k="# $k:" 'index($0, k) == 1 {print $3}' "$f"); fail=$((fail + ${v:-0}))
                 done
         done
-        pass=$((pass + ${E2E_PASS:-0})); fail=$((fail + ${E2E_FAIL:-0}))
-        echo "$pass passed, $fail failed, $skip skipped"
+        pass=$((pass + ${E2E_PASS:-0})); fail=$((fail + ${E2E_FAIL:-0})); skip=$((skip + ${E2E_SKIP:-0}))
+        [ "$skip" -eq 0 ] || echo "$skip skipped (see the SKIP lines above)"
+        echo "$pass passed, $fail failed"
         [ "$fail" -eq 0 ]
 }
 
@@ -100,19 +101,21 @@ check() {
         grep -E '^(# |FAIL|ERROR)' build/test-suite.log | head -20 || true
 
         echo "==> end-to-end test under a booted systemd (systemd-nspawn)"
-        local e2e_pass=0 e2e_fail=0
+        local e2e_pass=0 e2e_fail=0 e2e_skip=0
         bash tests/e2e/run.sh --builddir build > build/e2e.log 2>&1 || rc=1
         grep -E '^(not ok|# (exposure|e2e duration|SKIP)|1\.\.0)' build/e2e.log || true
         { grep -q '^not ok' build/e2e.log && grep -E '^#' build/e2e.log | tail -n 40; } || true
         e2e_pass=$(grep -c '^ok ' build/e2e.log || true)
         e2e_fail=$(grep -c '^not ok ' build/e2e.log || true)
         grep -q '^1\.\.[1-9]' build/e2e.log || grep -q '^1\.\.0 # SKIP' build/e2e.log || e2e_fail=$((e2e_fail + 1))
-        printf '   %-48s %4d passed, %d failed\n' "tests/e2e/run.sh" "$e2e_pass" "$e2e_fail"
+        grep -q '^1\.\.0 # SKIP' build/e2e.log && e2e_skip=1
+        printf '   %-48s %4d passed, %d failed%s\n' "tests/e2e/run.sh" "$e2e_pass" "$e2e_fail" \
+                "$([ "$e2e_skip" = 1 ] && echo ", skipped (see the SKIP line above)")"
 
         for f in $(grep -l -E '^(not ok|ERROR:)' build/tests/*.log build/tests/integration/*.log build-asan/tests/*.log build-asan/tests/integration/*.log 2>/dev/null); do
                 echo "---- $f"; grep -E -B2 -A20 '^not ok' "$f" | head -60
         done
-        E2E_PASS=$e2e_pass E2E_FAIL=$e2e_fail sum_results "${logs[@]}" || rc=1
+        E2E_PASS=$e2e_pass E2E_FAIL=$e2e_fail E2E_SKIP=$e2e_skip sum_results "${logs[@]}" || rc=1
         return $rc
 }
 
