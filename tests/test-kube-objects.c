@@ -12,22 +12,11 @@
 
 #include "kube-objects.h"
 #include "macro.h"
+#include "test-tables.h"
 #include "selector.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
-/* Parses JSON text from a table; NULL text is a NULL pointer (which is also what "null" gives). */
-static json_object *parse(const char *case_name, const char *text) {
-        enum json_tokener_error e;
-        json_object *o;
-
-        if (!text)
-                return NULL;
-        o = json_tokener_parse_verbose(text, &e);
-        if (e != json_tokener_success)
-                fail_msg("%s: bad JSON in the test table: %s", case_name, json_tokener_error_desc(e));
-        return o;
-}
 
 static const char *to_string(json_object *o) {
         return o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -148,8 +137,8 @@ static void test_config(void **state) {
         int r;
 
         for (size_t i = 0; i < c->n; i++)
-                crs[i] = parse(c->name, c->crs[i]);
-        labels = parse(c->name, c->labels);
+                crs[i] = test_parse_json(c->name, c->crs[i]);
+        labels = test_parse_json(c->name, c->labels);
 
         r = ksm_config_from_kubevirts(c->n > 0 ? crs : NULL, c->n, &cfg);
         if (r != 0)
@@ -186,7 +175,7 @@ static void test_config_many(void **state) {
                 char buf[128];
 
                 (void) snprintf(buf, sizeof(buf), "{\"kind\":\"KubeVirt\",\"metadata\":{\"name\":\"kv%zu\"}}", i);
-                crs[i] = parse("many CRs", buf);
+                crs[i] = test_parse_json("many CRs", buf);
         }
 
         assert_int_equal(ksm_config_from_kubevirts(crs, ELEMENTSOF(crs), &cfg), 0);
@@ -273,7 +262,7 @@ static void test_document(void **state) {
         size_t n = 99;
         int r;
 
-        doc = parse(c->name, c->doc);
+        doc = test_parse_json(c->name, c->doc);
         r = kubevirts_from_document(doc, &crs, &n, &reason);
         json_object_put(doc);   /* the result holds its own references */
 
@@ -311,7 +300,7 @@ static void test_document_to_config(void **state) {
         json_object **crs = NULL;
         size_t n = 0;
 
-        doc = parse("list to config",
+        doc = test_parse_json("list to config",
                     "{\"kind\":\"KubeVirtList\",\"items\":[" KV(MD_KUBEVIRT, KSM("{}")) ","
                     KV("{\"name\":\"kv2\",\"namespace\":\"other\"}", "{}") "]}");
         assert_int_equal(kubevirts_from_document(doc, &crs, &n, NULL), 0);
@@ -379,7 +368,7 @@ static void test_node(void **state) {
         json_object *node;
         int r;
 
-        node = parse(c->name, c->node);
+        node = test_parse_json(c->name, c->node);
         r = node_view_from_json(node, &v, &reason);
         json_object_put(node);  /* the view holds its own references */
 
@@ -490,8 +479,8 @@ static void test_patch(void **state) {
         _cleanup_(node_view_done) NodeView v = {};
         int r;
 
-        node = parse(c->name, c->node);
-        want = parse(c->name, c->patch);
+        node = test_parse_json(c->name, c->node);
+        want = test_parse_json(c->name, c->patch);
         if (node && node_view_from_json(node, &v, NULL) < 0)
                 fail_msg("%s: bad node in the test table", c->name);
 
@@ -613,9 +602,9 @@ static void test_merge(void **state) {
         _cleanup_free_ char *target_before = NULL, *patch_before = NULL;
         int r;
 
-        target = parse(c->name, c->target);
-        patch = parse(c->name, c->patch);
-        want = parse(c->name, c->result);
+        target = test_parse_json(c->name, c->target);
+        patch = test_parse_json(c->name, c->patch);
+        want = test_parse_json(c->name, c->result);
         target_before = strdup(to_string(target));
         patch_before = strdup(to_string(patch));
         assert_non_null(target_before);
@@ -639,8 +628,8 @@ static void test_merge(void **state) {
 static void test_merge_order(void **state) {
         _cleanup_(json_object_putp) json_object *target = NULL, *patch = NULL, *got = NULL;
 
-        target = parse("order", "{\"a\":1,\"b\":2,\"c\":{\"x\":1,\"y\":2},\"d\":4}");
-        patch = parse("order", "{\"e\":5,\"c\":{\"x\":null,\"z\":3},\"a\":10,\"d\":null}");
+        target = test_parse_json("order", "{\"a\":1,\"b\":2,\"c\":{\"x\":1,\"y\":2},\"d\":4}");
+        patch = test_parse_json("order", "{\"e\":5,\"c\":{\"x\":null,\"z\":3},\"a\":10,\"d\":null}");
         assert_int_equal(json_merge_patch(target, patch, &got), 0);
         assert_string_equal(to_string(got), "{\"a\":10,\"b\":2,\"c\":{\"y\":2,\"z\":3},\"e\":5}");
 }
@@ -654,20 +643,11 @@ int main(void) {
         struct CMUnitTest tests[N_CASES + 5];
         size_t n = 0;
 
-#define ADD_TABLE(table, fn)                                                    \
-        for (size_t i = 0; i < ELEMENTSOF(table); i++)                          \
-                tests[n++] = (struct CMUnitTest) {                              \
-                        .name = table[i].name,                                  \
-                        .test_func = fn,                                        \
-                        .initial_state = (void *) &table[i],                    \
-                }
-
-        ADD_TABLE(config_cases, test_config);
-        ADD_TABLE(document_cases, test_document);
-        ADD_TABLE(node_cases, test_node);
-        ADD_TABLE(patch_cases, test_patch);
-        ADD_TABLE(merge_cases, test_merge);
-#undef ADD_TABLE
+        TEST_ADD_TABLE(tests, n, config_cases, test_config);
+        TEST_ADD_TABLE(tests, n, document_cases, test_document);
+        TEST_ADD_TABLE(tests, n, node_cases, test_node);
+        TEST_ADD_TABLE(tests, n, patch_cases, test_patch);
+        TEST_ADD_TABLE(tests, n, merge_cases, test_merge);
 
         tests[n++] = (struct CMUnitTest) { .name = "config: many CRs are listed, then \"...\"", .test_func = test_config_many };
         tests[n++] = (struct CMUnitTest) { .name = "config: state names", .test_func = test_config_state_names };

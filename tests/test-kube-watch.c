@@ -15,6 +15,7 @@
 
 #include "kube-watch.h"
 #include "macro.h"
+#include "test-tables.h"
 
 #ifndef FIXTURES_DIR
 #define FIXTURES_DIR "tests/fixtures"
@@ -645,18 +646,9 @@ int main(void) {
         struct CMUnitTest tests[N_CASES + 6];
         size_t n = 0;
 
-#define ADD_TABLE(table, fn)                                                    \
-        for (size_t i = 0; i < ELEMENTSOF(table); i++)                          \
-                tests[n++] = (struct CMUnitTest) {                              \
-                        .name = table[i].name,                                  \
-                        .test_func = fn,                                        \
-                        .initial_state = (void *) &table[i],                    \
-                }
-
-        ADD_TABLE(feed_cases, test_feed);
-        ADD_TABLE(fixture_cases, test_fixture);
-        ADD_TABLE(list_cases, test_list);
-#undef ADD_TABLE
+        TEST_ADD_TABLE(tests, n, feed_cases, test_feed);
+        TEST_ADD_TABLE(tests, n, fixture_cases, test_fixture);
+        TEST_ADD_TABLE(tests, n, list_cases, test_list);
 
         tests[n++] = (struct CMUnitTest) { .name = "callback error propagates and fails the parser", .test_func = test_callback_error };
         tests[n++] = (struct CMUnitTest) { .name = "failed state and reset", .test_func = test_failed_state_and_reset };

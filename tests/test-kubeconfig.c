@@ -18,6 +18,7 @@
 
 #include "kubeconfig.h"
 #include "macro.h"
+#include "test-tables.h"
 
 #ifndef FIXTURES_DIR
 #define FIXTURES_DIR "tests/fixtures"
@@ -823,19 +824,10 @@ int main(void) {
         struct CMUnitTest tests[N_CASES + 6];
         size_t n = 0;
 
-#define ADD_TABLE(table, fn)                                                    \
-        for (size_t i = 0; i < ELEMENTSOF(table); i++)                          \
-                tests[n++] = (struct CMUnitTest) {                              \
-                        .name = table[i].name,                                  \
-                        .test_func = fn,                                        \
-                        .initial_state = (void *) &table[i],                    \
-                }
-
-        ADD_TABLE(parse_cases, test_parse);
-        ADD_TABLE(load_cases, test_load);
-        ADD_TABLE(token_cases, test_token_read);
-        ADD_TABLE(in_cluster_cases, test_in_cluster);
-#undef ADD_TABLE
+        TEST_ADD_TABLE(tests, n, parse_cases, test_parse);
+        TEST_ADD_TABLE(tests, n, load_cases, test_load);
+        TEST_ADD_TABLE(tests, n, token_cases, test_token_read);
+        TEST_ADD_TABLE(tests, n, in_cluster_cases, test_in_cluster);
 
         tests[n++] = (struct CMUnitTest) { .name = "secrets never appear in reasons", .test_func = test_secret_not_leaked };
         tests[n++] = (struct CMUnitTest) { .name = "kube_credentials_done() on NULL, empty and twice", .test_func = test_done };

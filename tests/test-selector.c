@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "macro.h"
+#include "test-tables.h"
 #include "selector.h"
 
 /* Long names built at compile time: S63/S64 are label names of 63 and 64 characters, D253/D254
@@ -32,18 +33,6 @@
 #define ZONE_A_NO_GPU \
         "{\"matchLabels\":{\"zone\":\"a\"},\"matchExpressions\":[{\"key\":\"gpu\",\"operator\":\"DoesNotExist\"}]}"
 
-/* Parses JSON text from a table; NULL text is a NULL pointer (which is also what "null" gives). */
-static json_object *parse(const char *case_name, const char *text) {
-        enum json_tokener_error e;
-        json_object *o;
-
-        if (!text)
-                return NULL;
-        o = json_tokener_parse_verbose(text, &e);
-        if (e != json_tokener_success)
-                fail_msg("%s: bad JSON in the test table: %s", case_name, json_tokener_error_desc(e));
-        return o;
-}
 
 typedef struct MatchCase {
         const char *name;
@@ -382,8 +371,8 @@ static void test_match(void **state) {
         bool m;
         int r;
 
-        sel = parse(c->name, c->selector);
-        labels = parse(c->name, c->labels);
+        sel = test_parse_json(c->name, c->selector);
+        labels = test_parse_json(c->name, c->labels);
 
         r = selector_from_json(sel, &s, &reason);
         if (r != 0)
@@ -407,7 +396,7 @@ static void test_invalid(void **state) {
         json_object *sel;
         int r;
 
-        sel = parse(c->name, c->selector);
+        sel = test_parse_json(c->name, c->selector);
 
         r = selector_from_json(sel, &s, &reason);
         if (r != -EINVAL)
@@ -452,7 +441,7 @@ static void test_structure(void **state) {
         json_object *sel;
         int r;
 
-        sel = parse("structure",
+        sel = test_parse_json("structure",
                     "{\"matchExpressions\":[{\"key\":\"b\",\"operator\":\"Exists\"},"
                     "{\"key\":\"c\",\"operator\":\"NotIn\",\"values\":[\"x\",\"y\"]}],"
                     "\"matchLabels\":{\"a\":\"1\"}}");
