@@ -430,22 +430,22 @@ MSG_LABEL_VALUE = ("a valid label must be an empty string or consist of alphanum
                    "validation is '(%s)?')" % QNAME_CHAR)
 
 
-def is_dns1123_subdomain(v):
+def bounded_match(v, limit, regex, msg):
+    """The apiserver's two complaints about a name or value: too long, and not matching."""
     errs = []
-    if len(v) > 253:
-        errs.append("must be no more than 253 characters")
-    if not DNS1123_SUBDOMAIN_RE.match(v):
-        errs.append(MSG_DNS1123_SUBDOMAIN)
+    if len(v) > limit:
+        errs.append("must be no more than %d characters" % limit)
+    if not regex.match(v):
+        errs.append(msg)
     return errs
+
+
+def is_dns1123_subdomain(v):
+    return bounded_match(v, 253, DNS1123_SUBDOMAIN_RE, MSG_DNS1123_SUBDOMAIN)
 
 
 def is_dns1123_label(v):
-    errs = []
-    if len(v) > 63:
-        errs.append("must be no more than 63 characters")
-    if not DNS1123_LABEL_RE.match(v):
-        errs.append(MSG_DNS1123_LABEL)
-    return errs
+    return bounded_match(v, 63, DNS1123_LABEL_RE, MSG_DNS1123_LABEL)
 
 
 def is_qualified_name(v):
@@ -471,12 +471,7 @@ def is_qualified_name(v):
 
 
 def is_label_value(v):
-    errs = []
-    if len(v) > 63:
-        errs.append("must be no more than 63 characters")
-    if not LABEL_VALUE_RE.match(v):
-        errs.append(MSG_LABEL_VALUE)
-    return errs
+    return bounded_match(v, 63, LABEL_VALUE_RE, MSG_LABEL_VALUE)
 
 
 def go_json_type(v):
