@@ -107,9 +107,6 @@ KsmSysfs *ksm_sysfs_free(KsmSysfs *k) {
 /* Reads the whole attribute into buf (NUL-terminated). 0, -EFBIG when it does not fit, or -errno. */
 static int read_attr(const KsmSysfs *k, const char *attr, char *buf, size_t size) {
         _cleanup_close_ int fd = -EBADF;
-        size_t len = 0;
-
-        assert(size > 1);
 
         if (!attr_name_is_valid(attr))
                 return -EINVAL;
@@ -117,35 +114,7 @@ static int read_attr(const KsmSysfs *k, const char *attr, char *buf, size_t size
         fd = openat(k->dir_fd, attr, O_RDONLY|O_CLOEXEC|O_NOCTTY);
         if (fd < 0)
                 return -errno;
-
-        /* sysfs returns everything in one read(); a regular file (the test trees) may not. */
-        for (;;) {
-                ssize_t n;
-
-                if (len >= size - 1) {
-                        char extra;
-
-                        n = read(fd, &extra, 1);
-                        if (n < 0)
-                                return -errno;
-                        if (n > 0)
-                                return -EFBIG;
-                        break;
-                }
-
-                n = read(fd, buf + len, size - 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-
-        buf[len] = 0;
-        return 0;
+        return read_fd_into(fd, buf, size, NULL);
 }
 
 /* Reads a number attribute into buf: 0, -EINVAL (too long to be a number) or -errno. */

@@ -332,17 +332,17 @@ int set_reterr(char **reterr, int error, const char *fmt, ...) {
         return error;
 }
 
-int read_full_fd(int fd, size_t max_bytes, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *buf = NULL;
+int read_fd_into(int fd, char *buf, size_t size, size_t *ret_len) {
         size_t len = 0;
 
-        /* One byte more than allowed tells "exactly max_bytes" from "too large". */
-        buf = malloc(max_bytes + 2);
-        if (!buf)
-                return -ENOMEM;
+        assert_return(buf && size > 0, -EINVAL);
 
+        /* Until EOF: sysfs gives everything in one read(), regular files and pipes may not. Reading
+         * one byte past the room tells "exactly full" from "too large". */
         for (;;) {
-                ssize_t n = read(fd, buf + len, max_bytes + 1 - len);
+                char extra;
+                bool full = len == size - 1;
+                ssize_t n = read(fd, full ? &extra : buf + len, full ? 1 : size - 1 - len);
 
                 if (n < 0) {
                         if (errno == EINTR)
@@ -351,18 +351,31 @@ int read_full_fd(int fd, size_t max_bytes, char **ret, size_t *ret_size) {
                 }
                 if (n == 0)
                         break;
-                len += (size_t) n;
-                if (len > max_bytes) {
-                        /* Wiped: the callers read kubeconfigs and token files too. */
-                        explicit_bzero(buf, len);
+                if (full)
                         return -EFBIG;
-                }
+                len += (size_t) n;
         }
 
         buf[len] = 0;
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+int read_full_fd(int fd, size_t max_bytes, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        int r;
+
+        buf = malloc(max_bytes + 1);
+        if (!buf)
+                return -ENOMEM;
+        r = read_fd_into(fd, buf, max_bytes + 1, ret_size);
+        if (r < 0) {
+                /* Wiped: the callers read kubeconfigs and token files too. */
+                explicit_bzero(buf, max_bytes + 1);
+                return r;
+        }
         *ret = TAKE_PTR(buf);
-        if (ret_size)
-                *ret_size = len;
         return 0;
 }
 

@@ -47,6 +47,11 @@ char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
  * input), and returns error; -ENOMEM if the message could not be allocated. */
 int set_reterr(char **reterr, int error, const char *fmt, ...) _printf_(3, 4);
 
+/* Reads everything from fd (until EOF, so procfs files of size 0 work) into buf of size bytes,
+ * NUL-terminated, without allocating. 0, -EFBIG when there is more than size - 1 bytes, or -errno.
+ * ret_len may be NULL. */
+int read_fd_into(int fd, char *buf, size_t size, size_t *ret_len);
+
 /* Reads everything from fd (until EOF, so procfs files of size 0 work) into a NUL-terminated
  * buffer. 0, -EFBIG when there are more than max_bytes (the partial data is wiped), -ENOMEM or
  * -errno. ret_size may be NULL. */

@@ -1,9 +1,12 @@
-/* test-util.c — table tests of the strict parsers in util.c, hostile inputs included. */
+/* test-util.c — table tests of the strict parsers and the bounded readers in util.c, hostile inputs included. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "macro.h"
@@ -191,6 +194,62 @@ static void test_strstrip(void **state) {
         assert_string_equal(strstrip(c), "z");
 }
 
+/* A pipe carrying the pieces written one by one (before reading), then EOF: short reads. */
+static int pipe_with(const char *const *pieces) {
+        int p[2];
+
+        assert_int_equal(pipe(p), 0);
+        for (size_t i = 0; pieces[i]; i++)
+                assert_int_equal(write(p[1], pieces[i], strlen(pieces[i])), (ssize_t) strlen(pieces[i]));
+        assert_int_equal(close(p[1]), 0);
+        return p[0];
+}
+
+static void test_read_bounded(void **state) {
+        static const struct {
+                const char *pieces[4];
+                size_t size;            /* room in read_fd_into() including the NUL; max_bytes + 1 */
+                int r;
+                const char *out;
+        } cases[] = {
+                { { NULL }, 4, 0, "" },
+                { { "1\n", NULL }, 4, 0, "1\n" },
+                { { "123", NULL }, 4, 0, "123" },                       /* exactly full */
+                { { "1234", NULL }, 4, -EFBIG, NULL },                  /* one byte over */
+                { { "12", "3", NULL }, 4, 0, "123" },                   /* full across reads */
+                { { "12", "34", NULL }, 4, -EFBIG, NULL },
+                { { "1", "", "2", NULL }, 4, 0, "12" },
+                { { "x", NULL }, 1, -EFBIG, NULL },                     /* room for the NUL only */
+                { { NULL }, 1, 0, "" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char buf[16];
+                char *got = NULL;
+                size_t len = 99;
+                int fd;
+
+                fd = pipe_with(cases[i].pieces);
+                assert_int_equal(read_fd_into(fd, buf, cases[i].size, &len), cases[i].r);
+                if (cases[i].r == 0) {
+                        assert_string_equal(buf, cases[i].out);
+                        assert_int_equal(len, strlen(cases[i].out));
+                }
+                close(fd);
+
+                fd = pipe_with(cases[i].pieces);
+                assert_int_equal(read_full_fd(fd, cases[i].size - 1, &got, &len), cases[i].r);
+                if (cases[i].r == 0) {
+                        assert_string_equal(got, cases[i].out);
+                        assert_int_equal(len, strlen(cases[i].out));
+                } else
+                        assert_null(got);
+                free(got);
+                close(fd);
+        }
+        assert_int_equal(read_fd_into(-1, (char[4]) {}, 4, NULL), -EBADF);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_safe_atou64),
@@ -201,6 +260,7 @@ int main(void) {
                 cmocka_unit_test(test_node_name),
                 cmocka_unit_test(test_log_level),
                 cmocka_unit_test(test_strstrip),
+                cmocka_unit_test(test_read_bounded),
         };
 
         return cmocka_run_group_tests_name("util", tests, NULL, NULL);
