@@ -75,30 +75,40 @@ per_test() {
         done
 }
 
+# no_suite_log BUILDDIR OUTPUT: when make stopped before the tests ran (a build error), shows why.
+no_suite_log() {
+        [ -f "$1/test-suite.log" ] && return 0
+        echo "   make stopped before the tests ran; the end of its output:"
+        tail -n 30 "$2" 2>/dev/null | sed 's/^/   | /'
+}
+
 check() {
         local logs=() rc=0
 
         echo "==> make check (plain build)"
-        make -C build -s -j"$jobs" check >/dev/null 2>&1 || rc=1
+        rm -f build/test-suite.log build/test-suite-plain.log build/test-suite-valgrind.log
+        make -C build -s -j"$jobs" check >build/check-plain.out 2>&1 || { rc=1; no_suite_log build build/check-plain.out; }
         cp build/test-suite.log build/test-suite-plain.log 2>/dev/null || true
         logs+=(build/test-suite-plain.log)
         per_test build
-        grep -E '^(# |FAIL|ERROR)' build/test-suite.log | head -20 || true
+        grep -E '^(# |FAIL|ERROR)' build/test-suite.log 2>/dev/null | head -20 || true
 
         echo "==> make check under AddressSanitizer + UndefinedBehaviorSanitizer"
-        mkdir -p build-asan
+        mkdir -p build-asan && rm -f build-asan/test-suite.log
         (cd build-asan && { [ -f Makefile ] || ../configure -q --enable-sanitizers; } \
-                && make -s -j"$jobs" >/dev/null && make -s -j"$jobs" check >/dev/null 2>&1) || rc=1
+                && make -s -j"$jobs" >/dev/null && make -s -j"$jobs" check >check-asan.out 2>&1) \
+                || { rc=1; no_suite_log build-asan build-asan/check-asan.out; }
         logs+=(build-asan/test-suite.log)
         per_test build-asan
         grep -E '^(# |FAIL|ERROR)' build-asan/test-suite.log 2>/dev/null | head -20 || true
 
         echo "==> integration tests with the daemon under valgrind"
-        make -C build -s check-valgrind >/dev/null 2>&1 || rc=1
+        rm -f build/test-suite.log
+        make -C build -s check-valgrind >build/check-valgrind.out 2>&1 || { rc=1; no_suite_log build build/check-valgrind.out; }
         cp build/test-suite.log build/test-suite-valgrind.log 2>/dev/null || true
         logs+=(build/test-suite-valgrind.log)
         per_test build
-        grep -E '^(# |FAIL|ERROR)' build/test-suite.log | head -20 || true
+        grep -E '^(# |FAIL|ERROR)' build/test-suite.log 2>/dev/null | head -20 || true
 
         echo "==> end-to-end test under a booted systemd (systemd-nspawn)"
         local e2e_pass=0 e2e_fail=0 e2e_skip=0
