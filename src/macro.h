@@ -57,6 +57,27 @@ static inline void strv_freep(char ***p);
                         return (r);             \
         } while (false)
 
+/* Defines NAME_to_string() and NAME_from_string() over a designated-initializer table of
+ * strings indexed by the enum; out-of-range values give NULL, unknown strings -EINVAL. */
+#define DEFINE_STRING_TABLE_TO_STRING(name, type, max)                          \
+        const char *name##_to_string(type v) {                                  \
+                if ((int) v < 0 || (int) v >= (int) (max))                      \
+                        return NULL;                                            \
+                return name##_table[v];                                         \
+        }
+#define DEFINE_STRING_TABLE_FROM_STRING(name, type, max)                        \
+        type name##_from_string(const char *s) {                                \
+                if (!s)                                                         \
+                        return (type) -EINVAL;                                  \
+                for (int i = 0; i < (int) (max); i++)                           \
+                        if (name##_table[i] && strcmp(name##_table[i], s) == 0) \
+                                return (type) i;                                \
+                return (type) -EINVAL;                                          \
+        }
+#define DEFINE_STRING_TABLE(name, type, max)                                    \
+        DEFINE_STRING_TABLE_TO_STRING(name, type, max)                          \
+        DEFINE_STRING_TABLE_FROM_STRING(name, type, max)
+
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define CLAMP(x, lo, hi) ((x) < (lo) ? (lo) : (x) > (hi) ? (hi) : (x))

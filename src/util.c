@@ -1,4 +1,5 @@
 /* util.c — pure string and number parsers: strict, no locale, no hidden errno state. */
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -308,6 +309,68 @@ char *strdup_printf(const char *fmt, ...) {
         va_start(ap, fmt);
         s = strdup_vprintf(fmt, ap);
         va_end(ap);
+        return s;
+}
+
+size_t strv_length(char * const *l) {
+        size_t n = 0;
+
+        for (; l && *l; l++)
+                n++;
+        return n;
+}
+
+static int strv_push(char ***l, char *s) {
+        size_t n;
+        char **nl;
+
+        if (!s)
+                return -ENOMEM;
+        n = strv_length(*l);
+        nl = reallocarray(*l, n + 2, sizeof(char *));
+        if (!nl) {
+                free(s);
+                return -ENOMEM;
+        }
+        nl[n] = s;
+        nl[n + 1] = NULL;
+        *l = nl;
+        return 0;
+}
+
+int strv_extend(char ***l, const char *s) {
+        assert(l);
+        assert(s);
+        return strv_push(l, strdup(s));
+}
+
+int strv_extendf(char ***l, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        assert(l);
+        va_start(ap, fmt);
+        s = strdup_vprintf(fmt, ap);
+        va_end(ap);
+        return strv_push(l, s);
+}
+
+char *strv_join(char * const *l, const char *sep) {
+        size_t n = 0, k = strlen(sep);
+        char *s, *p;
+
+        for (char * const *i = l; i && *i; i++)
+                n += strlen(*i) + k;
+        s = malloc(n + 1);
+        if (!s)
+                return NULL;
+        p = s;
+        for (char * const *i = l; i && *i; i++) {
+                if (i != l)
+                        p = stpcpy(p, sep);
+                p = stpcpy(p, *i);
+        }
+        *p = 0;
         return s;
 }
 

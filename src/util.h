@@ -42,6 +42,15 @@ const char *log_level_to_string(int level);
 char *strdup_vprintf(const char *fmt, va_list ap);
 char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
 
+/* String vectors (NULL-terminated, malloc'd, freed with strv_free()). */
+size_t strv_length(char * const *l);
+/* Appends a copy of s to *l (allocating *l when NULL). 0 or -ENOMEM; *l is unchanged on error. */
+int strv_extend(char ***l, const char *s);
+/* Appends a formatted string. 0 or -ENOMEM. */
+int strv_extendf(char ***l, const char *fmt, ...) _printf_(2, 3);
+/* The elements joined with sep (a NULL or empty vector gives ""), or NULL on ENOMEM. */
+char *strv_join(char * const *l, const char *sep);
+
 /* For the pure modules' error details: sets *reterr (when reterr is non-NULL) to the formatted
  * message, with control characters replaced by '?' (messages end up in the journal and may quote
  * input), and returns error; -ENOMEM if the message could not be allocated. */
