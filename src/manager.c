@@ -16,9 +16,9 @@
 #include "manager.h"
 #include "meminfo.h"
 #include "policy.h"
+#include "record.h"
 #include "source-file.h"
 #include "source-kube.h"
-#include "state.h"
 #include "util.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
@@ -187,14 +187,14 @@ static Selection manager_compute_selection(Manager *m, NodeView *node) {
 static void manager_load_record(Manager *m) {
         int r;
 
-        r = state_load(m->state_dir, &m->record);
+        r = record_load(m->state_dir, &m->record);
         if (r > 0)
                 m->record_state = RECORD_VALID;
         else if (r == 0)
                 m->record_state = RECORD_NONE;
         else {
                 if (m->record_state != RECORD_CORRUPT)
-                        log_warning_errno(r, "Ownership record %s/" STATE_FILE_NAME " is unreadable (%s), "
+                        log_warning_errno(r, "Ownership record %s/" RECORD_FILE_NAME " is unreadable (%s), "
                                           "falling back to the node annotation " KSM_ANNOTATION_MANAGED ".",
                                           m->state_dir, r == -EBADMSG ? "corrupt or truncated" : strerror(-r));
                 m->record_state = RECORD_CORRUPT;
@@ -205,7 +205,7 @@ static void manager_load_record(Manager *m) {
 static int manager_write_record(Manager *m, const Record *rec) {
         int r;
 
-        r = state_save(m->state_dir, rec);
+        r = record_save(m->state_dir, rec);
         if (r < 0)
                 return log_error_errno(r, "Failed to write ownership record to %s: %m", m->state_dir);
         m->record = *rec;

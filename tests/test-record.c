@@ -1,4 +1,4 @@
-/* test-state.c — the ownership record: format/parse tables, hostile files, atomic save and load. */
+/* test-record.c — the ownership record: format/parse tables, hostile files, atomic save and load. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "macro.h"
-#include "state.h"
+#include "record.h"
 
 static void check_record(const char *name, const Record *got, const Record *want) {
         if (got->claimed != want->claimed || got->have_saved != want->have_saved ||
@@ -52,14 +52,14 @@ static void test_format_roundtrip(void **state) {
                 Record back, want = format_cases[i].r;
                 int r;
 
-                text = state_format(&format_cases[i].r);
+                text = record_format(&format_cases[i].r);
                 assert_non_null(text);
                 if (!streq(text, format_cases[i].text))
                         fail_msg("%s: formatted %s", format_cases[i].name, text);
 
-                r = state_parse(text, &back);
+                r = record_parse(text, &back);
                 if (r != 0)
-                        fail_msg("%s: state_parse = %d", format_cases[i].name, r);
+                        fail_msg("%s: record_parse = %d", format_cases[i].name, r);
                 if (!want.have_saved)
                         want.saved_pages_to_scan = want.saved_sleep_millisecs = 0;
                 check_record(format_cases[i].name, &back, &want);
@@ -145,9 +145,9 @@ static void test_parse(void **state) {
                 int r;
 
                 memset(&got, 0xaa, sizeof(got));
-                r = state_parse(parse_cases[i].text, &got);
+                r = record_parse(parse_cases[i].text, &got);
                 if (r != parse_cases[i].r)
-                        fail_msg("%s: state_parse = %d, want %d", parse_cases[i].name, r, parse_cases[i].r);
+                        fail_msg("%s: record_parse = %d, want %d", parse_cases[i].name, r, parse_cases[i].r);
                 /* On failure the record is zeroed, never half-filled. */
                 check_record(parse_cases[i].name, &got, &parse_cases[i].want);
         }
@@ -161,7 +161,7 @@ static void test_parse_truncated(void **state) {
         };
 
         for (size_t k = 0; k < ELEMENTSOF(records); k++) {
-                _cleanup_free_ char *text = state_format(&records[k]);
+                _cleanup_free_ char *text = record_format(&records[k]);
                 size_t len;
 
                 assert_non_null(text);
@@ -176,16 +176,16 @@ static void test_parse_truncated(void **state) {
                         int r;
 
                         assert_non_null(prefix);
-                        r = state_parse(prefix, &got);
+                        r = record_parse(prefix, &got);
                         if (r != -EBADMSG)
-                                fail_msg("record %zu truncated to %zu bytes (\"%s\"): state_parse = %d", k, l,
+                                fail_msg("record %zu truncated to %zu bytes (\"%s\"): record_parse = %d", k, l,
                                          prefix, r);
                 }
                 {
                         _cleanup_free_ char *whole = strndup(text, len - 1);
                         Record got;
 
-                        assert_int_equal(state_parse(whole, &got), 0);
+                        assert_int_equal(record_parse(whole, &got), 0);
                 }
         }
 }
@@ -193,7 +193,7 @@ static void test_parse_truncated(void **state) {
 /* --- files --------------------------------------------------------------------------------- */
 
 static void make_tmpdir(char *buf, size_t size) {
-        (void) snprintf(buf, size, "/tmp/test-state.XXXXXX");
+        (void) snprintf(buf, size, "/tmp/test-record.XXXXXX");
         if (!mkdtemp(buf))
                 fail_msg("mkdtemp: %s", strerror(errno));
 }
@@ -224,7 +224,7 @@ static void check_only_record(const char *name, const char *dir) {
         while ((de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                if (!streq(de->d_name, STATE_FILE_NAME)) {
+                if (!streq(de->d_name, RECORD_FILE_NAME)) {
                         closedir(d);
                         fail_msg("%s: stray file \"%s\" in the state directory", name, de->d_name);
                 }
@@ -255,9 +255,9 @@ static void test_save_load(void **state) {
         mode_t old_umask;
 
         make_tmpdir(base, sizeof(base));
-        /* The state directory itself does not exist yet: state_save creates it 0700. */
+        /* The state directory itself does not exist yet: record_save creates it 0700. */
         (void) snprintf(dir, sizeof(dir), "%s/kubevirt-ksmd", base);
-        (void) snprintf(path, sizeof(path), "%s/" STATE_FILE_NAME, dir);
+        (void) snprintf(path, sizeof(path), "%s/" RECORD_FILE_NAME, dir);
 
         /* A permissive umask must not widen the file, a strict one must not narrow it. */
         old_umask = umask(0);
@@ -272,9 +272,9 @@ static void test_save_load(void **state) {
                 if (i == 2)
                         (void) umask(0077);
 
-                r = state_save(dir, &records[i]);
+                r = record_save(dir, &records[i]);
                 if (r != 0)
-                        fail_msg("%s: state_save = %d", name, r);
+                        fail_msg("%s: record_save = %d", name, r);
 
                 if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
                         fail_msg("%s: no state directory", name);
@@ -287,9 +287,9 @@ static void test_save_load(void **state) {
                 check_only_record(name, dir);
 
                 memset(&got, 0xaa, sizeof(got));
-                r = state_load(dir, &got);
+                r = record_load(dir, &got);
                 if (r != 1)
-                        fail_msg("%s: state_load = %d, want 1", name, r);
+                        fail_msg("%s: record_load = %d, want 1", name, r);
                 check_record(name, &got, &records[i]);
         }
 
@@ -309,11 +309,11 @@ static void test_load_errors(void **state) {
         /* Missing directory, then an empty one: no record, not an error. */
         (void) snprintf(dir, sizeof(dir), "%s/missing", base);
         memset(&got, 0xaa, sizeof(got));
-        assert_int_equal(state_load(dir, &got), 0);
+        assert_int_equal(record_load(dir, &got), 0);
         check_record("missing directory", &got, &(Record) {});
 
         memset(&got, 0xaa, sizeof(got));
-        assert_int_equal(state_load(base, &got), 0);
+        assert_int_equal(record_load(base, &got), 0);
         check_record("missing file", &got, &(Record) {});
 
         /* Corrupt contents. */
@@ -329,11 +329,11 @@ static void test_load_errors(void **state) {
                 { "wrong version", "{\"version\":7,\"claimed\":true}\n", 29 },
         };
         for (size_t i = 0; i < ELEMENTSOF(corrupt); i++) {
-                write_file(base, STATE_FILE_NAME, corrupt[i].content, corrupt[i].len);
+                write_file(base, RECORD_FILE_NAME, corrupt[i].content, corrupt[i].len);
                 memset(&got, 0xaa, sizeof(got));
-                r = state_load(base, &got);
+                r = record_load(base, &got);
                 if (r != -EBADMSG)
-                        fail_msg("%s: state_load = %d, want -EBADMSG", corrupt[i].name, r);
+                        fail_msg("%s: record_load = %d, want -EBADMSG", corrupt[i].name, r);
                 check_record(corrupt[i].name, &got, &(Record) {});
         }
 
@@ -342,21 +342,21 @@ static void test_load_errors(void **state) {
         assert_non_null(big);
         memset(big, ' ', 128 * 1024);
         memcpy(big, "{\"version\":1,\"claimed\":true}", 28);
-        write_file(base, STATE_FILE_NAME, big, 128 * 1024);
-        assert_int_equal(state_load(base, &got), -EBADMSG);
+        write_file(base, RECORD_FILE_NAME, big, 128 * 1024);
+        assert_int_equal(record_load(base, &got), -EBADMSG);
 
         /* The record is a directory: an I/O error, not "no record". */
-        (void) snprintf(dir, sizeof(dir), "%s/" STATE_FILE_NAME, base);
+        (void) snprintf(dir, sizeof(dir), "%s/" RECORD_FILE_NAME, base);
         assert_int_equal(unlink(dir), 0);
         assert_int_equal(mkdir(dir, 0700), 0);
-        r = state_load(base, &got);
+        r = record_load(base, &got);
         if (r != -EISDIR)
-                fail_msg("record is a directory: state_load = %d, want -EISDIR", r);
+                fail_msg("record is a directory: record_load = %d, want -EISDIR", r);
 
-        /* ...and state_save cannot replace it, and leaves no temporary file behind. */
-        r = state_save(base, &(Record) { .claimed = true });
+        /* ...and record_save cannot replace it, and leaves no temporary file behind. */
+        r = record_save(base, &(Record) { .claimed = true });
         if (r >= 0)
-                fail_msg("save over a directory: state_save = %d, want an error", r);
+                fail_msg("save over a directory: record_save = %d, want an error", r);
         check_only_record("failed save", base);
 
         remove_dir(base);
@@ -371,15 +371,15 @@ static void test_save_dir_errors(void **state) {
         /* The state directory path is a regular file. */
         (void) snprintf(path, sizeof(path), "%s/file", base);
         write_file(base, "file", "x", 1);
-        r = state_save(path, &(Record) { .claimed = true });
+        r = record_save(path, &(Record) { .claimed = true });
         if (r != -ENOTDIR)
-                fail_msg("state dir is a file: state_save = %d, want -ENOTDIR", r);
+                fail_msg("state dir is a file: record_save = %d, want -ENOTDIR", r);
 
         /* Its parent does not exist: not created recursively. */
         (void) snprintf(path, sizeof(path), "%s/a/b", base);
-        r = state_save(path, &(Record) { .claimed = true });
+        r = record_save(path, &(Record) { .claimed = true });
         if (r != -ENOENT)
-                fail_msg("missing parent: state_save = %d, want -ENOENT", r);
+                fail_msg("missing parent: record_save = %d, want -ENOENT", r);
 
         remove_dir(base);
 }
@@ -394,5 +394,5 @@ int main(void) {
                 cmocka_unit_test(test_save_dir_errors),
         };
 
-        return cmocka_run_group_tests_name("state", tests, NULL, NULL);
+        return cmocka_run_group_tests_name("record", tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* state.c — the ownership record as JSON in the state directory: atomic, fsync'ed, strictly validated. */
+/* record.c — the ownership record as JSON in the state directory: atomic, fsync'ed, strictly validated. */
 #include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -7,13 +7,13 @@
 #include <json-c/json.h>
 
 #include "macro.h"
-#include "state.h"
+#include "record.h"
 #include "util.h"
 
-#define STATE_VERSION           1
+#define RECORD_VERSION           1
 /* A record is under 100 bytes; anything near this bound is not ours. */
-#define STATE_MAX_BYTES         (64 * 1024)
-#define STATE_TEMP_ATTEMPTS     16
+#define RECORD_MAX_BYTES         (64 * 1024)
+#define RECORD_TEMP_ATTEMPTS     16
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
@@ -29,7 +29,7 @@ static int object_add(json_object *o, const char *key, json_object *val) {
         return 0;
 }
 
-char *state_format(const Record *r) {
+char *record_format(const Record *r) {
         _cleanup_(json_object_putp) json_object *o = NULL, *saved = NULL;
         const char *s;
         char *text;
@@ -40,7 +40,7 @@ char *state_format(const Record *r) {
         o = json_object_new_object();
         if (!o)
                 return NULL;
-        if (object_add(o, "version", json_object_new_int(STATE_VERSION)) < 0 ||
+        if (object_add(o, "version", json_object_new_int(RECORD_VERSION)) < 0 ||
             object_add(o, "claimed", json_object_new_boolean(r->claimed)) < 0)
                 return NULL;
 
@@ -119,7 +119,7 @@ static int parse_object(json_object *o, Record *rec) {
         json_object_object_foreach(o, key, val) {
                 if (streq(key, "version") && !have_version) {
                         if (!json_object_is_type(val, json_type_int) ||
-                            json_object_get_int64(val) != STATE_VERSION)
+                            json_object_get_int64(val) != RECORD_VERSION)
                                 return -EBADMSG;
                         have_version = true;
                 } else if (streq(key, "claimed") && !have_claimed) {
@@ -140,7 +140,7 @@ static int parse_object(json_object *o, Record *rec) {
         return 0;
 }
 
-int state_parse(const char *text, Record *ret) {
+int record_parse(const char *text, Record *ret) {
         _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
         _cleanup_(json_object_putp) json_object *o = NULL;
         Record rec = {};
@@ -154,7 +154,7 @@ int state_parse(const char *text, Record *ret) {
                 return -EBADMSG;
 
         len = strlen(text);
-        if (len == 0 || len > STATE_MAX_BYTES)
+        if (len == 0 || len > RECORD_MAX_BYTES)
                 return -EBADMSG;
 
         /* json-c's strict mode still takes single-quoted strings. No valid record has a quote
@@ -172,7 +172,7 @@ int state_parse(const char *text, Record *ret) {
                 return -EBADMSG;
 
         /* Nothing but whitespace after the object: a second document or junk means a file
-         * that was not written by state_format(). */
+         * that was not written by record_format(). */
         used = json_tokener_get_parse_end(tok);
         for (const char *p = text + used; *p; p++)
                 if (!strchr(" \t\r\n", *p))
@@ -187,12 +187,12 @@ int state_parse(const char *text, Record *ret) {
 }
 
 /* Reads the file into a NUL-terminated string. 0, -EBADMSG (too big or a NUL inside) or -errno. */
-static int read_state_file(int fd, char **ret) {
+static int read_record_file(int fd, char **ret) {
         _cleanup_free_ char *buf = NULL;
         size_t len;
         int r;
 
-        r = read_full_fd(fd, STATE_MAX_BYTES, &buf, &len);
+        r = read_full_fd(fd, RECORD_MAX_BYTES, &buf, &len);
         if (r == -EFBIG)
                 return -EBADMSG;
         if (r < 0)
@@ -204,7 +204,7 @@ static int read_state_file(int fd, char **ret) {
         return 0;
 }
 
-int state_load(const char *dir, Record *ret) {
+int record_load(const char *dir, Record *ret) {
         _cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;
         _cleanup_free_ char *text = NULL;
         int r;
@@ -218,15 +218,15 @@ int state_load(const char *dir, Record *ret) {
         if (dir_fd < 0)
                 return errno == ENOENT ? 0 : -errno;
 
-        fd = openat(dir_fd, STATE_FILE_NAME, O_RDONLY|O_CLOEXEC|O_NOCTTY);
+        fd = openat(dir_fd, RECORD_FILE_NAME, O_RDONLY|O_CLOEXEC|O_NOCTTY);
         if (fd < 0)
                 return errno == ENOENT ? 0 : -errno;
 
-        r = read_state_file(fd, &text);
+        r = read_record_file(fd, &text);
         if (r < 0)
                 return r;
 
-        r = state_parse(text, ret);
+        r = record_parse(text, ret);
         if (r < 0)
                 return r;
 
@@ -254,14 +254,14 @@ static int write_all(int fd, const char *buf, size_t len) {
 /* Creates a new, exclusive temporary file next to the record. The name starts with ".#" so
  * that nothing mistakes it for the record. Returns the fd, or -errno. */
 static int open_temp(int dir_fd, char *name, size_t size) {
-        for (unsigned i = 0; i < STATE_TEMP_ATTEMPTS; i++) {
+        for (unsigned i = 0; i < RECORD_TEMP_ATTEMPTS; i++) {
                 uint64_t rnd;
                 int fd;
 
                 if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
                         rnd = ((uint64_t) getpid() << 32) ^ ((uint64_t) (uintptr_t) name) ^ i;
 
-                (void) snprintf(name, size, ".#" STATE_FILE_NAME ".%" PRIx64, rnd);
+                (void) snprintf(name, size, ".#" RECORD_FILE_NAME ".%" PRIx64, rnd);
 
                 fd = openat(dir_fd, name, O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC|O_NOCTTY|O_NOFOLLOW, 0600);
                 if (fd >= 0)
@@ -272,16 +272,16 @@ static int open_temp(int dir_fd, char *name, size_t size) {
         return -EEXIST;
 }
 
-int state_save(const char *dir, const Record *rec) {
+int record_save(const char *dir, const Record *rec) {
         _cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;
         _cleanup_free_ char *text = NULL;
-        char tmp[sizeof(".#" STATE_FILE_NAME ".") + 16];
+        char tmp[sizeof(".#" RECORD_FILE_NAME ".") + 16];
         int r;
 
         assert(dir);
         assert(rec);
 
-        text = state_format(rec);
+        text = record_format(rec);
         if (!text)
                 return -ENOMEM;
 
@@ -307,7 +307,7 @@ int state_save(const char *dir, const Record *rec) {
                 /* close() can report a deferred write error (NFS); do not lose it. */
                 r = close(TAKE_FD(fd)) < 0 ? -errno : 0;
         }
-        if (r >= 0 && renameat(dir_fd, tmp, dir_fd, STATE_FILE_NAME) < 0)
+        if (r >= 0 && renameat(dir_fd, tmp, dir_fd, RECORD_FILE_NAME) < 0)
                 r = -errno;
         if (r < 0) {
                 (void) unlinkat(dir_fd, tmp, 0);
