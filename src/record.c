@@ -1,8 +1,6 @@
 /* record.c — the ownership record as JSON in the state directory: atomic, fsync'ed, strictly validated. */
 #include <assert.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <json-c/json.h>
 
@@ -10,10 +8,9 @@
 #include "record.h"
 #include "util.h"
 
-#define RECORD_VERSION           1
+#define RECORD_VERSION          1
 /* A record is under 100 bytes; anything near this bound is not ours. */
-#define RECORD_MAX_BYTES         (64 * 1024)
-#define RECORD_TEMP_ATTEMPTS     16
+#define RECORD_MAX_BYTES        (64 * 1024)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
@@ -233,50 +230,8 @@ int record_load(const char *dir, Record *ret) {
         return 1;
 }
 
-static int write_all(int fd, const char *buf, size_t len) {
-        while (len > 0) {
-                ssize_t n;
-
-                n = write(fd, buf, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        return -EIO;
-                buf += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
-/* Creates a new, exclusive temporary file next to the record. The name starts with ".#" so
- * that nothing mistakes it for the record. Returns the fd, or -errno. */
-static int open_temp(int dir_fd, char *name, size_t size) {
-        for (unsigned i = 0; i < RECORD_TEMP_ATTEMPTS; i++) {
-                uint64_t rnd;
-                int fd;
-
-                if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
-                        rnd = ((uint64_t) getpid() << 32) ^ ((uint64_t) (uintptr_t) name) ^ i;
-
-                (void) snprintf(name, size, ".#" RECORD_FILE_NAME ".%" PRIx64, rnd);
-
-                fd = openat(dir_fd, name, O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC|O_NOCTTY|O_NOFOLLOW, 0600);
-                if (fd >= 0)
-                        return fd;
-                if (errno != EEXIST)
-                        return -errno;
-        }
-        return -EEXIST;
-}
-
 int record_save(const char *dir, const Record *rec) {
-        _cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;
-        _cleanup_free_ char *text = NULL;
-        char tmp[sizeof(".#" RECORD_FILE_NAME ".") + 16];
-        int r;
+        _cleanup_free_ char *text = NULL, *path = NULL;
 
         assert(dir);
         assert(rec);
@@ -288,35 +243,9 @@ int record_save(const char *dir, const Record *rec) {
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                 return -errno;
 
-        dir_fd = open(dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
-        if (dir_fd < 0)
-                return -errno;
+        path = strdup_printf("%s/" RECORD_FILE_NAME, dir);
+        if (!path)
+                return -ENOMEM;
 
-        fd = open_temp(dir_fd, tmp, sizeof(tmp));
-        if (fd < 0)
-                return fd;
-
-        /* The umask may have narrowed the mode further; make it exactly 0600. */
-        if (fchmod(fd, 0600) < 0)
-                r = -errno;
-        else
-                r = write_all(fd, text, strlen(text));
-        if (r >= 0 && fsync(fd) < 0)
-                r = -errno;
-        if (r >= 0) {
-                /* close() can report a deferred write error (NFS); do not lose it. */
-                r = close(TAKE_FD(fd)) < 0 ? -errno : 0;
-        }
-        if (r >= 0 && renameat(dir_fd, tmp, dir_fd, RECORD_FILE_NAME) < 0)
-                r = -errno;
-        if (r < 0) {
-                (void) unlinkat(dir_fd, tmp, 0);
-                return r;
-        }
-
-        /* The rename is durable only once the directory is. */
-        if (fsync(dir_fd) < 0)
-                return -errno;
-
-        return 0;
+        return write_file_atomic(path, text, strlen(text), 0600);
 }

@@ -1,8 +1,5 @@
 /* source-file.c — [Source] Type=file: inotify on two JSON files, atomic write-back of the Node. */
 #include <assert.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -84,63 +81,24 @@ int source_file_read_json(const char *path, json_object **ret, char **reterr_rea
 }
 
 int source_file_write_json(const char *path, json_object *obj) {
-        _cleanup_free_ char *dir = NULL, *tmp = NULL;
-        _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
-        const char *text;
+        _cleanup_free_ char *text = NULL;
+        const char *json;
         mode_t mode = 0644;
         struct stat st;
-        size_t len, done = 0;
-        int r;
 
-        text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+        json = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                    JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!json)
+                return -ENOMEM;
+        text = strdup_printf("%s\n", json);
         if (!text)
                 return -ENOMEM;
-        len = strlen(text);
 
+        /* The replacement keeps the mode of the file it replaces. */
         if (stat(path, &st) >= 0)
                 mode = st.st_mode & 07777;
 
-        dir = strdup(path);
-        if (!dir)
-                return -ENOMEM;
-        dfd = open(dirname(dir), O_RDONLY|O_DIRECTORY|O_CLOEXEC);
-        if (dfd < 0)
-                return -errno;
-
-        if (!(tmp = strdup_printf("%s.ksmd-%d.tmp", path, (int) getpid())))
-                return -ENOMEM;
-        fd = open(tmp, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC|O_NOFOLLOW, mode);
-        if (fd < 0)
-                return -errno;
-        (void) fchmod(fd, mode);
-
-        while (done < len) {
-                ssize_t n = write(fd, text + done, len - done);
-                if (n < 0) {
-                        r = -errno;
-                        goto fail;
-                }
-                done += (size_t) n;
-        }
-        if (write(fd, "\n", 1) != 1) {
-                r = -EIO;
-                goto fail;
-        }
-        if (fsync(fd) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        if (rename(tmp, path) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        (void) fsync(dfd);
-        return 0;
-
-fail:
-        (void) unlink(tmp);
-        return r;
+        return write_file_atomic(path, text, strlen(text), mode);
 }
 
 static FileSource *file_source(Source *s) {

@@ -1,16 +1,20 @@
-/* util.c — pure string and number parsers: strict, no locale, no hidden errno state. */
+/* util.c — pure string and number parsers: strict, no locale, no hidden errno state; bounded
+ * whole-file reads and the one atomic file writer. */
 #include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -449,4 +453,98 @@ int read_full_file(const char *path, size_t max_bytes, char **ret, size_t *ret_s
         if (fd < 0)
                 return -errno;
         return read_full_fd(fd, max_bytes, ret, ret_size);
+}
+
+/* A name collision needs the same 64 random bits twice; a few retries cover a weak fallback. */
+#define TEMP_FILE_ATTEMPTS 16
+
+static int write_all(int fd, const uint8_t *p, size_t size) {
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EIO;
+                p += n;
+                size -= (size_t) n;
+        }
+        return 0;
+}
+
+/* Creates an exclusive temporary file for base in dir_fd, named ".#BASE.RANDOM" so that nothing
+ * mistakes it for the real file (BASE is cut so that the name fits in NAME_MAX). Its name is left
+ * in name. The fd, or -errno. */
+static int open_temp_beside(int dir_fd, const char *base, char name[static NAME_MAX + 1]) {
+        int keep = (int) MIN(strlen(base), (size_t) NAME_MAX - strlen(".#.") - 16);
+
+        for (unsigned i = 0; i < TEMP_FILE_ATTEMPTS; i++) {
+                uint64_t rnd;
+                int fd;
+
+                /* Uniqueness, not secrecy: O_EXCL is what makes the file ours. */
+                if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
+                        rnd = ((uint64_t) getpid() << 32) ^ (uint64_t) (uintptr_t) name ^ i;
+
+                (void) snprintf(name, NAME_MAX + 1, ".#%.*s.%016" PRIx64, keep, base, rnd);
+
+                fd = openat(dir_fd, name, O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC|O_NOCTTY|O_NOFOLLOW, 0600);
+                if (fd >= 0)
+                        return fd;
+                if (errno != EEXIST)
+                        return -errno;
+        }
+        return -EEXIST;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+        _cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;
+        _cleanup_free_ char *dir = NULL;
+        char tmp[NAME_MAX + 1];
+        const char *slash, *base;
+        int r;
+
+        assert_return(path, -EINVAL);
+        assert_return(data || size == 0, -EINVAL);
+
+        slash = strrchr(path, '/');
+        base = slash ? slash + 1 : path;
+        if (*base == 0)
+                return -EINVAL;
+        dir = !slash ? strdup(".") : slash == path ? strdup("/") : strndup(path, (size_t) (slash - path));
+        if (!dir)
+                return -ENOMEM;
+
+        dir_fd = open(dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (dir_fd < 0)
+                return -errno;
+
+        fd = open_temp_beside(dir_fd, base, tmp);
+        if (fd < 0)
+                return fd;
+
+        /* Exactly mode: the umask may have narrowed it at creation, and must not decide it. */
+        r = fchmod(fd, mode) < 0 ? -errno : 0;
+        if (r >= 0)
+                r = write_all(fd, data, size);
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r >= 0)
+                /* close() can report a deferred write error (NFS); do not lose it. */
+                r = close(TAKE_FD(fd)) < 0 ? -errno : 0;
+        if (r >= 0 && renameat(dir_fd, tmp, dir_fd, base) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) unlinkat(dir_fd, tmp, 0);
+                return r;
+        }
+
+        /* The rename is durable only once the directory is. */
+        if (fsync(dir_fd) < 0)
+                return -errno;
+
+        return 0;
 }

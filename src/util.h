@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "macro.h"
 
@@ -68,3 +69,11 @@ int read_full_fd(int fd, size_t max_bytes, char **ret, size_t *ret_size);
 
 /* The same for a path (opened O_RDONLY|O_CLOEXEC|O_NOCTTY). */
 int read_full_file(const char *path, size_t max_bytes, char **ret, size_t *ret_size);
+
+/* Replaces the file at path with the size bytes of data, atomically and durably: they go to a new
+ * file beside it (an exclusive random name starting with ".#"), whose mode is set to exactly mode
+ * whatever the umask, written in full and fsync'ed; it is then renamed over path and the directory
+ * is fsync'ed. A reader sees the old file or the new one, never a mix. On failure the temporary
+ * file is removed and path is left as it was, except when only the final directory fsync failed
+ * (path is then replaced, but the rename may not survive a crash). 0 or -errno. */
+int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
