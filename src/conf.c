@@ -169,35 +169,9 @@ static const char *const source_type_table[_SOURCE_TYPE_MAX] = {
         [SOURCE_KUBERNETES] = "kubernetes",
 };
 
-const char *policy_kind_to_string(PolicyKind p) {
-        if (p < 0 || p >= _POLICY_MAX)
-                return NULL;
-        return policy_kind_table[p];
-}
-
-PolicyKind policy_kind_from_string(const char *s) {
-        if (!s)
-                return _POLICY_INVALID;
-        for (size_t i = 0; i < ELEMENTSOF(policy_kind_table); i++)
-                if (streq(s, policy_kind_table[i]))
-                        return (PolicyKind) i;
-        return _POLICY_INVALID;
-}
-
-const char *source_type_to_string(SourceType t) {
-        if (t < 0 || t >= _SOURCE_TYPE_MAX)
-                return NULL;
-        return source_type_table[t];
-}
-
-SourceType source_type_from_string(const char *s) {
-        if (!s)
-                return _SOURCE_TYPE_INVALID;
-        for (size_t i = 0; i < ELEMENTSOF(source_type_table); i++)
-                if (streq(s, source_type_table[i]))
-                        return (SourceType) i;
-        return _SOURCE_TYPE_INVALID;
-}
+/* Case-sensitive, like every other value of the file. */
+DEFINE_STRING_TABLE(policy_kind, PolicyKind, _POLICY_MAX);
+DEFINE_STRING_TABLE(source_type, SourceType, _SOURCE_TYPE_MAX);
 
 static char **config_string_field(Config *c, size_t offset) {
         return (char **) ((uint8_t *) c + offset);
@@ -245,50 +219,9 @@ void config_move(Config *dst, Config *src) {
         *src = (Config) {};
 }
 
-/* Like vasprintf(), without needing _GNU_SOURCE. 0 or -ENOMEM. */
-_printf_(2, 0)
-static int vformat_message(char **ret, const char *fmt, va_list ap) {
-        _cleanup_free_ char *s = NULL;
-        va_list aq;
-        int n;
-
-        va_copy(aq, ap);
-        n = vsnprintf(NULL, 0, fmt, aq);
-        va_end(aq);
-        if (n < 0)
-                return -ENOMEM;
-
-        s = malloc((size_t) n + 1);
-        if (!s)
-                return -ENOMEM;
-        (void) vsnprintf(s, (size_t) n + 1, fmt, ap);
-
-        *ret = TAKE_PTR(s);
-        return 0;
-}
-
-_printf_(2, 3)
-static int format_message(char **ret, const char *fmt, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vformat_message(ret, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
-/* Formats the message for a bad line: returns -EINVAL, or -ENOMEM when it cannot be built. */
-_printf_(2, 3)
-static int bad_line(char **reterr_msg, const char *fmt, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vformat_message(reterr_msg, fmt, ap);
-        va_end(ap);
-        return r < 0 ? r : -EINVAL;
-}
+/* Sets *reterr_msg to the message for a bad line (control characters replaced, since it may quote
+ * the file) and returns -EINVAL, or -ENOMEM when it cannot be built. */
+#define bad_line(reterr_msg, ...) set_reterr((reterr_msg), -EINVAL, __VA_ARGS__)
 
 /* "Invalid KEY= value 'VALUE': WHY", the value cut to CONFIG_QUOTE_MAX bytes. Returns -EINVAL, or
  * -ENOMEM when the message cannot be built. */
@@ -297,13 +230,12 @@ static int invalid_value(char **reterr_msg, const ConfigItem *item, const char *
         _cleanup_free_ char *why = NULL;
         size_t n = strlen(value);
         va_list ap;
-        int r;
 
         va_start(ap, why_fmt);
-        r = vformat_message(&why, why_fmt, ap);
+        why = strdup_vprintf(why_fmt, ap);
         va_end(ap);
-        if (r < 0)
-                return r;
+        if (!why)
+                return -ENOMEM;
 
         return bad_line(reterr_msg, "Invalid %s= value '%.*s%s': %s",
                         item->key, (int) MIN(n, (size_t) CONFIG_QUOTE_MAX), value,
@@ -515,16 +447,15 @@ _printf_(5, 6)
 static int config_warn(ConfigWarnFn warn, void *userdata, const char *fname, unsigned line, const char *fmt, ...) {
         _cleanup_free_ char *msg = NULL;
         va_list ap;
-        int r;
 
         if (!warn)
                 return 0;
 
         va_start(ap, fmt);
-        r = vformat_message(&msg, fmt, ap);
+        msg = strdup_vprintf(fmt, ap);
         va_end(ap);
-        if (r < 0)
-                return r;
+        if (!msg)
+                return -ENOMEM;
 
         warn(fname, line, msg, userdata);
         return 0;
@@ -694,7 +625,6 @@ static int config_list_dropins(const char *dir, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
         size_t n = 0, allocated = 0;
         struct dirent *de;
-        int r;
 
         d = opendir(dir);
         if (!d && errno != ENOENT)
@@ -709,9 +639,9 @@ static int config_list_dropins(const char *dir, char ***ret) {
                     !streq(de->d_name + len - strlen(".conf"), ".conf"))
                         continue;
 
-                r = format_message(&path, "%s/%s", dir, de->d_name);
-                if (r < 0)
-                        return r;
+                path = strdup_printf("%s/%s", dir, de->d_name);
+                if (!path)
+                        return -ENOMEM;
                 if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
                         continue;
 
@@ -754,9 +684,9 @@ int config_load(Config *c, const char *path, bool allow_missing,
         if (r < 0)
                 return r;
 
-        r = format_message(&dir, "%s.d", path);
-        if (r < 0)
-                return r;
+        dir = strdup_printf("%s.d", path);
+        if (!dir)
+                return -ENOMEM;
 
         r = config_list_dropins(dir, &dropins);
         if (r == -ENOMEM)

@@ -14,18 +14,6 @@
 #define ATTR_MAX_BYTES          4096
 #define ATTR_NUMBER_BYTES       32
 
-static const char *const ksm_run_table[_KSM_RUN_MAX] = {
-        [KSM_RUN_STOPPED] = "stopped",
-        [KSM_RUN_MERGING] = "merging",
-        [KSM_RUN_UNMERGING] = "unmerging",
-};
-
-const char *ksm_run_to_string(KsmRun r) {
-        if (r < 0 || r >= _KSM_RUN_MAX)
-                return NULL;
-        return ksm_run_table[r];
-}
-
 static void closedirp(DIR **d) {
         if (*d)
                 (void) closedir(*d);

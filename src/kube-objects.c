@@ -26,11 +26,7 @@ static const char *const ksm_config_state_table[_KSM_CONFIG_STATE_MAX] = {
         [KSM_CONFIG_AMBIGUOUS] = "ambiguous",
 };
 
-const char *ksm_config_state_to_string(KsmConfigState s) {
-        if ((int) s < 0 || s >= _KSM_CONFIG_STATE_MAX)
-                return NULL;
-        return ksm_config_state_table[s];
-}
+DEFINE_STRING_TABLE_TO_STRING(ksm_config_state, KsmConfigState, _KSM_CONFIG_STATE_MAX);
 
 /* Sets *reterr (when non-NULL) and returns -EINVAL, or -ENOMEM. */
 #define fail(reterr, ...) set_reterr((reterr), -EINVAL, __VA_ARGS__)

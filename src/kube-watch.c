@@ -31,20 +31,8 @@ static const char *const watch_event_type_table[_WATCH_EVENT_TYPE_MAX] = {
         [WATCH_EVENT_ERROR] = "ERROR",
 };
 
-const char *watch_event_type_to_string(WatchEventType t) {
-        if ((int) t < 0 || t >= _WATCH_EVENT_TYPE_MAX)
-                return NULL;
-        return watch_event_type_table[t];
-}
-
-WatchEventType watch_event_type_from_string(const char *s) {
-        if (!s)
-                return _WATCH_EVENT_TYPE_INVALID;
-        for (int t = 0; t < _WATCH_EVENT_TYPE_MAX; t++)
-                if (streq(s, watch_event_type_table[t]))
-                        return (WatchEventType) t;
-        return _WATCH_EVENT_TYPE_INVALID;
-}
+/* Case-sensitive: the API server sends the types in capitals. */
+DEFINE_STRING_TABLE(watch_event_type, WatchEventType, _WATCH_EVENT_TYPE_MAX);
 
 static bool is_json_ws(char c) {
         return c == ' ' || c == '\t' || c == '\r' || c == '\n';

@@ -12,11 +12,7 @@ static const char *const ksm_action_table[_KSM_ACTION_MAX] = {
         [KSM_ACTION_RESTORE] = "restore",
 };
 
-const char *ksm_action_to_string(KsmAction a) {
-        if (a < 0 || a >= _KSM_ACTION_MAX)
-                return NULL;
-        return ksm_action_table[a];
-}
+DEFINE_STRING_TABLE_TO_STRING(ksm_action, KsmAction, _KSM_ACTION_MAX);
 
 static const char *const selection_table[_SELECTION_MAX] = {
         [SELECTION_NO] = "no",
@@ -24,11 +20,7 @@ static const char *const selection_table[_SELECTION_MAX] = {
         [SELECTION_HOLD] = "hold",
 };
 
-const char *selection_to_string(Selection s) {
-        if (s < 0 || s >= _SELECTION_MAX)
-                return NULL;
-        return selection_table[s];
-}
+DEFINE_STRING_TABLE_TO_STRING(selection, Selection, _SELECTION_MAX);
 
 static bool record_equal(const Record *a, const Record *b) {
         if (a->claimed != b->claimed || a->have_saved != b->have_saved)

@@ -30,22 +30,8 @@ static const char *const selector_op_table[_SELECTOR_OP_MAX] = {
         [SELECTOR_OP_DOES_NOT_EXIST] = "DoesNotExist",
 };
 
-const char *selector_op_to_string(SelectorOp op) {
-        if (op < 0 || op >= _SELECTOR_OP_MAX)
-                return NULL;
-        return selector_op_table[op];
-}
-
-SelectorOp selector_op_from_string(const char *s) {
-        if (!s)
-                return _SELECTOR_OP_INVALID;
-
-        /* Case-sensitive, like the API server: "in" is not an operator. */
-        for (size_t i = 0; i < _SELECTOR_OP_MAX; i++)
-                if (streq(s, selector_op_table[i]))
-                        return (SelectorOp) i;
-        return _SELECTOR_OP_INVALID;
-}
+/* Case-sensitive, like the API server: "in" is not an operator. */
+DEFINE_STRING_TABLE(selector_op, SelectorOp, _SELECTOR_OP_MAX);
 
 static bool char_is_alnum(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');

@@ -542,6 +542,9 @@ static void test_bad_message(void **state) {
                 { "outside a section",
                   "PagesMax=1\n",
                   "Assignment PagesMax= outside of any section" },
+                { "control characters in the quote are replaced",
+                  "[KSM]\nPolicy=\x1b[31mfast\tnow\n",
+                  "Invalid Policy= value '?[31mfast?now': expected one of always, pressure, advisor" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {

@@ -247,7 +247,7 @@ journal_values() {
         text=$(parsed kubevirt-ksmd.8 | in_sh "JOURNAL FIELDS" | cut -f2-)
         for v in $(sed -nE 's/^[[:space:]]*\[KSM_ACTION_[A-Z]+\] = "([a-z]+)",.*/\1/p' "$top_srcdir/src/reconcile.c" | grep -vx none) \
                  $(grep -oE 'log_action\([^,]+, "[a-z]+"' "$top_srcdir/src/manager.c" | sed -E 's/.*"([a-z]+)"/\1/') \
-                 $(sed -nE 's/^[[:space:]]*\[KSM_RUN_[A-Z]+\] = "([a-z]+)",.*/\1/p' "$top_srcdir/src/ksm-sysfs.c"); do
+                 $(sed -nE 's/^[[:space:]]*\[KSM_RUN_[A-Z]+\] = "([a-z]+)",.*/\1/p' "$top_srcdir/src/ksm-types.c"); do
                 printf '%s\n' "$text" | grep -qw -- "$v" || { echo "value $v is not documented"; missing=1; }
         done
         for v in KSM_NODE= KSM_ACTION= KSM_RUN=; do
@@ -255,6 +255,8 @@ journal_values() {
         done
         return $missing
 }
+check "src/reconcile.c and src/ksm-types.c still hold the action and run tables read above" \
+        bash -c "grep -q '\[KSM_ACTION_START\] = \"start\"' '$top_srcdir/src/reconcile.c' && grep -q '\[KSM_RUN_MERGING\] = \"merging\"' '$top_srcdir/src/ksm-types.c'"
 check "kubevirt-ksmd.8 JOURNAL FIELDS documents every field and value the code logs" journal_values
 
 # Kubernetes Events: every reason the daemon posts is documented.
