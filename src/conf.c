@@ -31,6 +31,8 @@
 #define ADVISOR_PAGES_MAX       UINT32_C(10000000)
 #define RECHECK_USEC_MIN        USEC_PER_SEC
 #define RECHECK_USEC_MAX        (24 * 3600 * USEC_PER_SEC)
+#define SAMPLE_USEC_MIN         USEC_PER_SEC
+#define SAMPLE_USEC_MAX         (60 * USEC_PER_SEC)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
@@ -98,6 +100,15 @@ static int parse_log_level(const ConfigItem *item, const char *value, void *fiel
         X("KSM",        "AdvisorMaxCPU",            parse_percent,     advisor_max_cpu,              1, 100) \
         X("KSM",        "AdvisorMinPagesToScan",    parse_u32_range,   advisor_min_pages,            1, ADVISOR_PAGES_MAX) \
         X("KSM",        "AdvisorMaxPagesToScan",    parse_u32_range,   advisor_max_pages,            1, ADVISOR_PAGES_MAX) \
+        X("KSM",        "ScanFastPages",            parse_u32_range,   scan_fast_pages,              1, PAGES_MAX) \
+        X("KSM",        "ScanFastSleepMsec",        parse_u32_range,   scan_fast_sleep_ms,           1, SLEEP_MSEC_MAX) \
+        X("KSM",        "ScanIdlePages",            parse_u32_range,   scan_idle_pages,              1, PAGES_MAX) \
+        X("KSM",        "ScanIdleSleepMsec",        parse_u32_range,   scan_idle_sleep_ms,           1, SLEEP_MSEC_MAX) \
+        X("KSM",        "ScanSampleSec",            parse_sec_range,   scan_sample_usec,             SAMPLE_USEC_MIN, SAMPLE_USEC_MAX) \
+        X("KSM",        "ScanIdleSampleSec",        parse_sec_range,   scan_idle_sample_usec,        SAMPLE_USEC_MIN, SAMPLE_USEC_MAX) \
+        X("KSM",        "ScanWakeMemoryPercent",    parse_percent,     scan_wake_memory_percent,     0, 100) \
+        X("KSM",        "ScanQuietPassPages",       parse_u32_range,   scan_quiet_pass_pages,        1, ADVISOR_PAGES_MAX) \
+        X("KSM",        "ScanWakeHoldoffMaxSec",    parse_sec_range,   scan_holdoff_max_usec,        RECHECK_USEC_MIN, RECHECK_USEC_MAX) \
         X("Daemon",     "StateDirectory",           parse_path,        state_dir,                    0, 0) \
         X("Daemon",     "LogLevel",                 parse_log_level,   log_level,                    0, 0)
 
@@ -153,6 +164,15 @@ static const Config config_defaults = {
         .advisor_max_cpu = CONF_DEFAULT_ADVISOR_MAX_CPU,
         .advisor_min_pages = CONF_DEFAULT_ADVISOR_MIN_PAGES,
         .advisor_max_pages = CONF_DEFAULT_ADVISOR_MAX_PAGES,
+        .scan_fast_pages = CONF_DEFAULT_SCAN_FAST_PAGES,
+        .scan_fast_sleep_ms = CONF_DEFAULT_SCAN_FAST_SLEEP_MS,
+        .scan_idle_pages = CONF_DEFAULT_SCAN_IDLE_PAGES,
+        .scan_idle_sleep_ms = CONF_DEFAULT_SCAN_IDLE_SLEEP_MS,
+        .scan_sample_usec = CONF_DEFAULT_SCAN_SAMPLE_USEC,
+        .scan_idle_sample_usec = CONF_DEFAULT_SCAN_IDLE_SAMPLE_USEC,
+        .scan_wake_memory_percent = CONF_DEFAULT_SCAN_WAKE_MEMORY_PERCENT,
+        .scan_quiet_pass_pages = CONF_DEFAULT_SCAN_QUIET_PASS_PAGES,
+        .scan_holdoff_max_usec = CONF_DEFAULT_SCAN_HOLDOFF_MAX_USEC,
 
         .state_dir = NULL,              /* $STATE_DIRECTORY, else CONF_DEFAULT_STATE_DIR */
         .log_level = -1,

@@ -42,6 +42,18 @@ typedef enum SourceType {
 #define CONF_DEFAULT_ADVISOR_MAX_CPU    70      /* kernel default advisor_max_cpu, percent */
 #define CONF_DEFAULT_ADVISOR_MIN_PAGES  500     /* kernel default */
 #define CONF_DEFAULT_ADVISOR_MAX_PAGES  30000   /* kernel default */
+/* Policy=always, the adaptive scan controller (src/scan-control.c). Measured on a 2-vCPU VM,
+ * kernel 6.18: 5000 pages / 10 ms merged 90 % of 1.5 GiB in 5 s with ksmd at ~55 % of a core
+ * while merging; 100 pages / 200 ms over converged memory costs well below 1 % of a core. */
+#define CONF_DEFAULT_SCAN_FAST_PAGES            10000
+#define CONF_DEFAULT_SCAN_FAST_SLEEP_MS         10
+#define CONF_DEFAULT_SCAN_IDLE_PAGES            100
+#define CONF_DEFAULT_SCAN_IDLE_SLEEP_MS         200
+#define CONF_DEFAULT_SCAN_SAMPLE_USEC           (1 * UINT64_C(1000000))
+#define CONF_DEFAULT_SCAN_IDLE_SAMPLE_USEC      (2 * UINT64_C(1000000))
+#define CONF_DEFAULT_SCAN_WAKE_MEMORY_PERCENT   1
+#define CONF_DEFAULT_SCAN_QUIET_PASS_PAGES      256
+#define CONF_DEFAULT_SCAN_HOLDOFF_MAX_USEC      (300 * UINT64_C(1000000))
 #define CONF_DEFAULT_KUBEVIRT_NAMESPACE "kubevirt"
 /* API servers send a bookmark about once a minute on watches that ask for them. */
 #define CONF_DEFAULT_WATCH_IDLE_TIMEOUT_USEC (120 * UINT64_C(1000000))
@@ -76,6 +88,15 @@ typedef struct Config {
         uint32_t advisor_max_cpu;       /* percent */
         uint32_t advisor_min_pages;
         uint32_t advisor_max_pages;
+        uint32_t scan_fast_pages;
+        uint32_t scan_fast_sleep_ms;
+        uint32_t scan_idle_pages;
+        uint32_t scan_idle_sleep_ms;
+        uint64_t scan_sample_usec;
+        uint64_t scan_idle_sample_usec;
+        uint32_t scan_wake_memory_percent;
+        uint32_t scan_quiet_pass_pages;
+        uint64_t scan_holdoff_max_usec;
 
         /* [Daemon] */
         char *state_dir;                /* NULL: $STATE_DIRECTORY, else CONF_DEFAULT_STATE_DIR */
