@@ -205,8 +205,11 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("FullScans", "t", property_get_counter, 0, 0),
         SD_BUS_PROPERTY("SavedBytes", "t", property_get_saved_bytes, 0, 0),
         SD_BUS_PROPERTY("GeneralProfit", "x", property_get_general_profit, 0, 0),
-        SD_BUS_PROPERTY("LastReconcile", "t", NULL, offsetof(Manager, last_reconcile_usec),
+        SD_BUS_PROPERTY("LastReconcileUSec", "t", NULL, offsetof(Manager, last_reconcile_usec),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        /* The old name of LastReconcileUSec, kept so that existing scripts keep working. */
+        SD_BUS_PROPERTY("LastReconcile", "t", NULL, offsetof(Manager, last_reconcile_usec),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_DEPRECATED),
         SD_BUS_PROPERTY("LastError", "s", property_get_last_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Reconcile", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reconcile,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
@@ -223,7 +226,7 @@ int bus_manager_add_object(Manager *m) {
 }
 
 void bus_manager_emit_changed(Manager *m) {
-        const char *changed[16];
+        const char *changed[16];        /* room for every name below (11) and the NULL */
         size_t n = 0;
         bool available = m->snapshot.available;
         bool running = available && m->snapshot.run == KSM_RUN_MERGING;
@@ -233,11 +236,14 @@ void bus_manager_emit_changed(Manager *m) {
         if (!m->bus)
                 return;
 
-#define CHANGED(field, value, name)                                     \
+/* One field, announced under each of the property names that follow it. */
+#define CHANGED(field, value, ...)                                      \
         do {                                                            \
                 if (!m->published.valid || m->published.field != (value)) { \
                         m->published.field = (value);                   \
-                        changed[n++] = (name);                          \
+                        for (const char *const *_name = (const char *const[]) { __VA_ARGS__, NULL }; \
+                             *_name; _name++)                           \
+                                changed[n++] = *_name;                  \
                 }                                                       \
         } while (false)
 
@@ -249,7 +255,7 @@ void bus_manager_emit_changed(Manager *m) {
         CHANGED(connected, connected, "Connected");
         CHANGED(pages_to_scan, m->snapshot.pages_to_scan, "PagesToScan");
         CHANGED(sleep_millisecs, m->snapshot.sleep_millisecs, "SleepMillisecs");
-        CHANGED(last_reconcile_usec, m->last_reconcile_usec, "LastReconcile");
+        CHANGED(last_reconcile_usec, m->last_reconcile_usec, "LastReconcileUSec", "LastReconcile");
 #undef CHANGED
 
         if (!m->published.valid || !streq_ptr(m->published.last_error, m->last_error)) {

@@ -8,11 +8,8 @@
 #include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
+#include "ksm-bus.h"
 #include "macro.h"
-
-#define KSM_BUS_NAME "org.kubevirt.KSM1"
-#define KSM_BUS_PATH "/org/kubevirt/KSM1"
-#define KSM_BUS_INTERFACE "org.kubevirt.KSM1"
 
 /* Exit status when the daemon is not on the bus (like systemctl's "inactive"). */
 #define EXIT_NOT_RUNNING 3
@@ -161,6 +158,15 @@ static uint64_t u64(json_object *o, const char *key) {
         return json_object_get_uint64(v);
 }
 
+/* LastReconcileUSec, or its deprecated alias LastReconcile from a daemon that predates it. */
+static uint64_t last_reconcile_usec(json_object *o) {
+        json_object *v;
+
+        if (json_object_object_get_ex(o, "LastReconcileUSec", &v))
+                return json_object_get_uint64(v);
+        return u64(o, "LastReconcile");
+}
+
 static void format_bytes(int64_t bytes, char *buf, size_t n) {
         static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
         double v = (double) (bytes < 0 ? -bytes : bytes);
@@ -177,7 +183,7 @@ static void print_status(json_object *p) {
         char saved[32], profit[32], when[64] = "never";
         json_object *v;
         int64_t gp = 0;
-        uint64_t last = u64(p, "LastReconcile");
+        uint64_t last = last_reconcile_usec(p);
         const char *err = str(p, "LastError");
 
         if (json_object_object_get_ex(p, "GeneralProfit", &v))

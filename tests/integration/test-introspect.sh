@@ -1,6 +1,7 @@
 #!/bin/bash
 # test-introspect.sh — the bus object against the contract: the interface XML in dbus/, every
-# property's name and type, PropertiesChanged on state changes.
+# property's name and type, LastReconcile as the deprecated alias of LastReconcileUSec,
+# PropertiesChanged on state changes.
 . "$(dirname "$0")/lib.sh"
 
 start_bus open
@@ -32,11 +33,27 @@ PY
 # 2. Every property of the contract, with its D-Bus type.
 for p in NodeName:s Available:b Running:b Selected:b Managed:b Policy:s Connected:b PagesToScan:u \
          SleepMillisecs:u PagesShared:t PagesSharing:t PagesUnshared:t PagesVolatile:t FullScans:t \
-         SavedBytes:t GeneralProfit:x LastReconcile:t LastError:s; do
+         SavedBytes:t GeneralProfit:x LastReconcileUSec:t LastReconcile:t LastError:s; do
         name=${p%%:*} type=${p##*:}
         check "property $name has type $type" \
                 bash -c "busctl --system get-property $BUS $OBJ $IFACE $name | grep -q '^$type '"
 done
+
+# 2b. LastReconcile is the deprecated old name of LastReconcileUSec: the same value, read from one
+#     GetAll reply so that no reconcile can fall between the two, and only the alias is deprecated.
+same_last_reconcile() {
+        busctl --system --json=short call "$BUS" "$OBJ" org.freedesktop.DBus.Properties GetAll s "$IFACE" |
+                python3 -c '
+import json, sys
+p = json.load(sys.stdin)["data"][0]
+usec, alias = p["LastReconcileUSec"]["data"], p["LastReconcile"]["data"]
+if usec != alias or usec <= 0:
+    sys.exit("LastReconcileUSec=%s LastReconcile=%s" % (usec, alias))'
+}
+eventually "LastReconcileUSec equals LastReconcile after the first pass" $((5 * SLOW)) same_last_reconcile
+busctl --system introspect "$BUS" "$OBJ" "$IFACE" > "$T/members.txt"
+check "LastReconcile is marked deprecated" grep -qE '^\.LastReconcile +property +t .*deprecated' "$T/members.txt"
+check "LastReconcileUSec is not deprecated" bash -c "! grep -E '^\.LastReconcileUSec +property' '$T/members.txt' | grep -q deprecated"
 
 # 3. Methods of the contract.
 for m in Reconcile: Unmerge: GetStatistics:a{sx}; do
@@ -65,6 +82,9 @@ eventually "selected: run 1" $((5 * SLOW)) sysfs_is run 1
 eventually "PropertiesChanged carries Running" $((5 * SLOW)) grep -q '"Running"' "$T/signals.txt"
 eventually "PropertiesChanged carries Managed" $((5 * SLOW)) grep -q '"Managed"' "$T/signals.txt"
 eventually "PropertiesChanged carries Selected" $((5 * SLOW)) grep -q '"Selected"' "$T/signals.txt"
+eventually "PropertiesChanged carries LastReconcileUSec" $((5 * SLOW)) grep -q '"LastReconcileUSec"' "$T/signals.txt"
+eventually "PropertiesChanged carries LastReconcile (the alias)" $((5 * SLOW)) grep -q '"LastReconcile"' "$T/signals.txt"
+check "LastReconcileUSec still equals LastReconcile" same_last_reconcile
 kill "$MON" 2>/dev/null; wait "$MON" 2>/dev/null
 
 # 6. A kernel without KSM: Available false, neither label nor annotation on the node.

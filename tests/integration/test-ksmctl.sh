@@ -61,7 +61,7 @@ for p in Available Running Selected Managed Connected; do
         check "status --json: $p is a boolean" jtype $p bool
 done
 for p in PagesToScan SleepMillisecs PagesShared PagesSharing PagesUnshared PagesVolatile FullScans SavedBytes \
-         LastReconcile GeneralProfit; do
+         LastReconcileUSec LastReconcile GeneralProfit; do
         check "status --json: $p is an integer" jtype $p int
 done
 check "status --json: NodeName node01" jval NodeName '"node01"'
@@ -72,9 +72,10 @@ check "status --json: PagesShared 10" jval PagesShared 10
 check "status --json: FullScans 3" jval FullScans 3
 check "status --json: SavedBytes $((42 * PAGE))" jval SavedBytes $((42 * PAGE))
 check "status --json: GeneralProfit 150000" jval GeneralProfit 150000
-LR=$(awk '$1 == "LastReconcile" { print $3 }' "$T/flat")
-check "status --json: LastReconcile in microseconds since the epoch" \
+LR=$(awk '$1 == "LastReconcileUSec" { print $3 }' "$T/flat")
+check "status --json: LastReconcileUSec in microseconds since the epoch" \
         test "$(( ${LR:-0} / 1000000 - $(date +%s) ))" -gt -600 -a "$(( ${LR:-0} / 1000000 - $(date +%s) ))" -lt 600
+check "status --json: LastReconcile (deprecated alias) equals LastReconcileUSec" jval LastReconcile "${LR:-none}"
 ctl status --json
 flatten
 check "--json after the verb works too" jval NodeName '"node01"'

@@ -367,8 +367,33 @@ check "org.kubevirt.KSM1.5 declares nothing the XML lacks" none < <(grep -vxF -f
 xml_entries() { sed -E 's/^(P [^ ]+ [^ ]+) .*/\1/' "$TMP/xml" | awk '/^M / { n = $2; sub(/\(.*$/, "", n); o = ""; s = $0; while (match(s, /out [^ ]+ /)) { t = substr(s, RSTART + 4, RLENGTH - 5); o = o (o == "" ? "" : ", ") t; s = substr(s, RSTART + RLENGTH) } print "M " n " -> " o; next } { print }'; }
 check "org.kubevirt.KSM1.5 describes nothing the XML lacks" none < <(grep -vxF -f <(xml_entries) "$TMP/page-entries")
 
+# Deprecated members: the XML's org.freedesktop.DBus.Deprecated annotations, the page's
+# @org.freedesktop.DBus.Deprecated("true") declarations, and the descriptions that start with
+# "Deprecated" name the same members; today only LastReconcile, the old name of LastReconcileUSec.
+awk '
+/<(property|method)[ \t]/ { match($0, /name="[^"]*"/); n = substr($0, RSTART + 6, RLENGTH - 7) }
+/name="org\.freedesktop\.DBus\.Deprecated"/ && /value="true"/ { print n }
+' "$XML" | sort > "$TMP/deprecated-xml"
+parsed org.kubevirt.KSM1.5 | in_sh "THE MANAGER OBJECT" | awk -F'\t' '
+$1 != "EX" { next }
+$2 ~ /@org\.freedesktop\.DBus\.Deprecated\("true"\)/ { d = 1; next }
+d && $2 ~ /^[ \t]*readonly / { l = $2; sub(/^[ \t]*readonly[ \t]+/, "", l); split(l, w, /[ \t]+/); print w[2]; d = 0; next }
+d && $2 ~ /^[ \t]*[A-Za-z]+\(/ { l = $2; sub(/^[ \t]+/, "", l); sub(/\(.*$/, "", l); print l; d = 0 }
+' | sort > "$TMP/deprecated-decl"
+parsed org.kubevirt.KSM1.5 | in_sh "THE MANAGER OBJECT" | awk -F'\t' '
+$1 == "SS" { ss = $2; next }
+$1 == "TAG" && (ss == "Properties" || ss == "Methods") { n = $2; sub(/[ (].*$/, "", n); first = 1; next }
+$1 == "TXT" && first { if ($2 ~ /^Deprecated/) print n; first = 0 }
+' | sort > "$TMP/deprecated-text"
+check "dbus/org.kubevirt.KSM1.xml marks LastReconcile deprecated, and nothing else" \
+        test "$(cat "$TMP/deprecated-xml")" = LastReconcile
+check "org.kubevirt.KSM1.5 declares deprecated exactly what the XML marks" \
+        diff -u "$TMP/deprecated-xml" "$TMP/deprecated-decl"
+check "org.kubevirt.KSM1.5 describes as deprecated exactly what the XML marks" \
+        diff -u "$TMP/deprecated-xml" "$TMP/deprecated-text"
+
 # Errors: every error name the daemon returns is documented, and no other.
-{ grep -oE '"org\.kubevirt\.KSM1\.Error\.[A-Za-z]+"' "$top_srcdir/src/bus-manager.h" | tr -d '"'
+{ grep -oE '"org\.kubevirt\.KSM1\.Error\.[A-Za-z]+"' "$top_srcdir/src/ksm-bus.h" | tr -d '"'
   grep -q SD_BUS_ERROR_ACCESS_DENIED "$top_srcdir/src/bus-manager.c" && echo org.freedesktop.DBus.Error.AccessDenied
 } | sort -u > "$TMP/errors-code"
 parsed org.kubevirt.KSM1.5 | in_sh ERRORS | tags | grep -E '^org\.' | sort -u > "$TMP/errors-page"
