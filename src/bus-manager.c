@@ -59,6 +59,42 @@ static int property_get_connected(sd_bus *bus, const char *path, const char *ifa
         return sd_bus_message_append(reply, "b", manager_connected(userdata));
 }
 
+static int property_get_scan_state(sd_bus *bus, const char *path, const char *iface, const char *prop,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "s", scan_state_to_string(m->control.state));
+}
+
+static int property_get_scan_wake(sd_bus *bus, const char *path, const char *iface, const char *prop,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "s", m->control.state == SCAN_STATE_OFF ? "" :
+                                     scan_wake_to_string(m->control.wake));
+}
+
+static uint32_t scan_pages_per_sec(const Manager *m) {
+        if (m->control.state == SCAN_STATE_OFF)
+                return 0;
+        return scan_control_pages_per_sec(m->control.pages_to_scan, m->control.sleep_millisecs);
+}
+
+static int property_get_scan_rate(sd_bus *bus, const char *path, const char *iface, const char *prop,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "u", scan_pages_per_sec(userdata));
+}
+
+static int property_get_merged_last_pass(sd_bus *bus, const char *path, const char *iface, const char *prop,
+                                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "x", m->control.last_pass_merged);
+}
+
+static int property_get_ksmd_cpu(sd_bus *bus, const char *path, const char *iface, const char *prop,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "d", m->ksmd_cpu_percent);
+}
+
 static int property_get_last_error(sd_bus *bus, const char *path, const char *iface, const char *prop,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -134,6 +170,7 @@ static int method_reconcile(sd_bus_message *msg, void *userdata, sd_bus_error *e
                 return r;
 
         log_info("Reconcile requested over D-Bus.");
+        manager_wake_scan(userdata, SCAN_WAKE_REQUEST);
         manager_schedule_reconcile(userdata);
         return sd_bus_reply_method_return(msg, NULL);
 }
@@ -211,6 +248,12 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("LastReconcile", "t", NULL, offsetof(Manager, last_reconcile_usec),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_DEPRECATED),
         SD_BUS_PROPERTY("LastError", "s", property_get_last_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ScanState", "s", property_get_scan_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ScanWakeReason", "s", property_get_scan_wake, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ScanPagesPerSecond", "u", property_get_scan_rate, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PagesMergedLastPass", "x", property_get_merged_last_pass, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("KsmdCPUPercent", "d", property_get_ksmd_cpu, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Reconcile", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reconcile,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Unmerge", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_unmerge,
@@ -226,7 +269,7 @@ int bus_manager_add_object(Manager *m) {
 }
 
 void bus_manager_emit_changed(Manager *m) {
-        const char *changed[16];        /* room for every name below (11) and the NULL */
+        const char *changed[24];        /* room for every name below (16) and the NULL */
         size_t n = 0;
         bool available = m->snapshot.available;
         bool running = available && m->snapshot.run == KSM_RUN_MERGING;
@@ -256,6 +299,11 @@ void bus_manager_emit_changed(Manager *m) {
         CHANGED(pages_to_scan, m->snapshot.pages_to_scan, "PagesToScan");
         CHANGED(sleep_millisecs, m->snapshot.sleep_millisecs, "SleepMillisecs");
         CHANGED(last_reconcile_usec, m->last_reconcile_usec, "LastReconcileUSec", "LastReconcile");
+        CHANGED(scan_state, m->control.state, "ScanState", "ScanWakeReason");
+        CHANGED(scan_pages_per_sec, scan_pages_per_sec(m), "ScanPagesPerSecond");
+        CHANGED(pages_merged_last_pass, m->control.last_pass_merged, "PagesMergedLastPass");
+        /* Announced in steps of a tenth of a percent, not on every sample. */
+        CHANGED(ksmd_cpu_permille, (int) (m->ksmd_cpu_percent * 10), "KsmdCPUPercent");
 #undef CHANGED
 
         if (!m->published.valid || !streq_ptr(m->published.last_error, m->last_error)) {

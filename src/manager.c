@@ -14,6 +14,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "ksmd-cpu.h"
 #include "meminfo.h"
 #include "policy.h"
 #include "record.h"
@@ -57,6 +58,7 @@ static void on_memory_hotplug(void *userdata) {
 
         log_debug("Memory hotplug event, re-tuning.");
         m->policy_tick = true;
+        manager_wake_scan(m, SCAN_WAKE_HOTPLUG);
         manager_schedule_reconcile(m);
 }
 
@@ -131,10 +133,14 @@ static int manager_arm_recheck(Manager *m) {
         return sd_event_source_set_time_relative(m->recheck_timer, m->config.recheck_usec);
 }
 
+static void manager_measure_ksmd_cpu(Manager *m);
+
 static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         m->policy_tick = true;
+        if (m->control.state == SCAN_STATE_OFF)
+                manager_measure_ksmd_cpu(m);
         manager_schedule_reconcile(m);
         (void) manager_arm_recheck(m);
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -142,46 +148,39 @@ static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* ---- the reconcile line ------------------------------------------------------------------- */
 
-static Selection manager_compute_selection(Manager *m, NodeView *node) {
+/* Works out the selection from the source's view, saying a configuration problem once. */
+static void manager_update_selection(Manager *m, const NodeView *node, bool have_node) {
         Source *s = m->source;
         KsmConfig kc = {};
         _cleanup_free_ char *old_error = TAKE_PTR(m->config_error);
-        Selection sel;
         int r;
 
         /* While the inputs are not current (API server away, a file that does not parse) KSM is
          * left as it is. */
-        if (!s || !s->connected || !s->kubevirts_known || !s->node)
-                return SELECTION_HOLD;
+        if (!have_node || !s || !s->connected || !s->kubevirts_known || !s->node) {
+                m->selection = SELECTION_HOLD;
+                m->config_error = TAKE_PTR(old_error);
+                return;
+        }
 
         r = ksm_config_from_kubevirts(s->kubevirts, s->n_kubevirts, &kc);
         if (r < 0) {
                 (void) log_oom();
-                return SELECTION_HOLD;
+                m->selection = SELECTION_HOLD;
+                return;
         }
 
-        switch (kc.state) {
-        case KSM_CONFIG_SELECTOR:
-                sel = selector_matches(kc.selector, node->labels) ? SELECTION_YES : SELECTION_NO;
-                break;
-        case KSM_CONFIG_AMBIGUOUS:
-                sel = SELECTION_HOLD;
-                break;
-        default:
-                sel = SELECTION_NO;
-        }
+        m->selection = reconcile_selection(&kc, node->labels);
         if (kc.error) {
                 m->config_error = strdup(kc.error);
-                /* Said once when it appears, not on every pass. */
                 if (!streq_ptr(old_error, kc.error))
                         log_warning("%s", kc.error);
         } else if (old_error)
                 log_info("KSM configuration is usable again.");
 
         log_debug("KSM configuration: %s%s%s, selection: %s.", ksm_config_state_to_string(kc.state),
-                  kc.source ? " from " : "", strempty(kc.source), selection_to_string(sel));
+                  kc.source ? " from " : "", strempty(kc.source), selection_to_string(m->selection));
         ksm_config_done(&kc);
-        return sel;
 }
 
 static void manager_load_record(Manager *m) {
@@ -200,6 +199,115 @@ static void manager_load_record(Manager *m) {
                 m->record_state = RECORD_CORRUPT;
                 m->record = (Record) {};
         }
+}
+
+/* Policy=pressure: the override annotations, with their complaints said when they change. */
+static int manager_apply_overrides(Manager *m, const NodeView *node, PolicyParams *params) {
+        _cleanup_strv_free_ char **msgs = NULL;
+        _cleanup_free_ char *joined = NULL;
+        int r;
+
+        r = policy_apply_overrides(params, node->annotations, &msgs);
+        if (r < 0)
+                return r;
+        joined = strv_join(msgs, "\n");
+        if (!joined)
+                return -ENOMEM;
+        if (!streq(joined, strempty(m->override_warnings))) {
+                for (char **i = msgs; i && *i; i++)
+                        log_warning("%s", *i);
+                free(m->override_warnings);
+                m->override_warnings = TAKE_PTR(joined);
+        }
+        return 0;
+}
+
+/* What one reconcile reads. */
+typedef struct Gathered {
+        NodeView node;
+        bool have_node;
+        PolicyParams params;
+        MemInfo mi;
+        bool have_mi;
+} Gathered;
+
+static void gathered_done(Gathered *g) {
+        node_view_done(&g->node);
+}
+
+/* Reads every input (KSM, the Node, the selection, the record, memory) and works out what the
+ * policy wants. 0 or -ENOMEM. */
+static int manager_gather(Manager *m, Gathered *g, ReconcileInput *ret) {
+        bool stepped;
+        int r;
+
+        if (!m->sysfs)
+                (void) manager_open_sysfs(m);
+        if (m->sysfs) {
+                r = ksm_sysfs_snapshot(m->sysfs, &m->snapshot);
+                if (r < 0)
+                        return r;
+        } else
+                m->snapshot = (KsmSnapshot) {};
+
+        if (m->source && m->source->node) {
+                _cleanup_free_ char *reason = NULL;
+
+                r = node_view_from_json(m->source->node, &g->node, &reason);
+                if (r == -ENOMEM)
+                        return r;
+                g->have_node = r >= 0;
+        }
+
+        manager_update_selection(m, &g->node, g->have_node);
+        m->selected = m->selection == SELECTION_YES;
+        manager_load_record(m);
+
+        policy_params_from_config(&m->config, &g->params);
+        if (m->config.policy == POLICY_PRESSURE && g->have_node) {
+                r = manager_apply_overrides(m, &g->node, &g->params);
+                if (r < 0)
+                        return r;
+        }
+        r = meminfo_read(m->config.meminfo_file, &g->mi);
+        if (r < 0)
+                log_debug_errno(r, "Failed to read %s, assuming no memory pressure: %m", m->config.meminfo_file);
+        g->have_mi = r >= 0;
+
+        *ret = (ReconcileInput) {
+                .available = m->snapshot.available,
+                .selection = m->selection,
+                .run = m->snapshot.run,
+                .pages_to_scan = m->snapshot.pages_to_scan,
+                .sleep_millisecs = m->snapshot.sleep_millisecs,
+                .pages_locked = streq(m->snapshot.advisor_mode, "scan-time"),
+                .record_state = m->record_state,
+                .record = m->record,
+                .have_node = g->have_node,
+                .node_annotation = g->have_node ? node_view_annotation(&g->node, KSM_ANNOTATION_MANAGED) : NULL,
+        };
+
+        policy_want(&(PolicyInput) {
+                        .kind = m->config.policy,
+                        .params = &g->params,
+                        .scan = &m->scan_params,
+                        .mi = g->have_mi ? &g->mi : NULL,
+                        .owned_running = m->record_state == RECORD_VALID && m->record.claimed &&
+                                         ret->run == KSM_RUN_MERGING,
+                        .now = { .run = true, .pages_to_scan = ret->pages_to_scan,
+                                 .sleep_millisecs = ret->sleep_millisecs },
+                        .tick = m->policy_tick,
+                        .fresh = m->policy_fresh,
+                        .last = m->have_last_want ? &m->last_want : NULL,
+                        .control = m->control.state != SCAN_STATE_OFF ? &m->control : NULL,
+                        .advisor_available = m->snapshot.has_advisor,
+                    }, &ret->want, &stepped);
+        if (stepped) {
+                m->last_want = ret->want;
+                m->have_last_want = true;
+        }
+        m->policy_tick = m->policy_fresh = false;
+        return 0;
 }
 
 static int manager_write_record(Manager *m, const Record *rec) {
@@ -249,6 +357,46 @@ static int manager_apply_writes(Manager *m, const ReconcileDecision *d, char **e
         return r;
 }
 
+static void manager_log_decision(Manager *m, const ReconcileInput *in, const ReconcileDecision *d) {
+        if (d->action == KSM_ACTION_NONE) {
+                log_debug("Node %s: %s.", m->node_name, d->reason);
+                return;
+        }
+        log_action(d->action == KSM_ACTION_TUNE ? LOG_INFO : LOG_NOTICE, ksm_action_to_string(d->action),
+                   ksm_run_to_string(d->write_run ? d->run : in->run), "Node %s: %s.", m->node_name, d->reason);
+}
+
+/* Carries the decision out: record, sysfs, record, in the order it says; then the Event. Failures
+ * end up in *errors. */
+static void manager_apply(Manager *m, const ReconcileInput *in, const ReconcileDecision *d, char **errors) {
+        _cleanup_free_ char *msg = NULL;
+        const char *reason;
+        int r;
+
+        if (d->record_write_before && manager_write_record(m, &d->new_record) < 0) {
+                /* Without the record a crash could lose track of what we change: do not touch KSM. */
+                (void) free_and_strdup(errors, "Failed to write the ownership record; KSM left unchanged");
+                return;
+        }
+
+        if (m->sysfs && (d->write_run || d->write_pages || d->write_sleep)) {
+                r = manager_apply_writes(m, d, errors);
+                if (r < 0 && d->action == KSM_ACTION_RESTORE)
+                        return;         /* still ours: keep the claim so the next pass tries again */
+        }
+
+        if (d->record_write_after && manager_write_record(m, &d->new_record) < 0 && !*errors)
+                (void) free_and_strdup(errors, "Failed to write the ownership record");
+
+        if (*errors || !m->source)
+                return;
+        r = reconcile_event(in, d, &reason, &msg);
+        if (r < 0)
+                (void) log_oom();
+        else if (r > 0)
+                source_post_event(m->source, "Normal", reason, msg);
+}
+
 static void manager_update_status(Manager *m) {
         _cleanup_free_ char *s = NULL;
         const char *what;
@@ -260,11 +408,12 @@ static void manager_update_status(Manager *m) {
         else
                 what = m->managed ? "KSM stopped (managed)" : "KSM stopped";
 
-        if (!(s = strdup_printf("%s; node %s %s; source %s; saved %" PRIu64 " KiB",
+        if (!(s = strdup_printf("%s; node %s %s; source %s; scan %s; saved %" PRIu64 " KiB",
                      what, m->node_name,
                      m->selection == SELECTION_YES ? "selected" :
                      m->selection == SELECTION_NO ? "not selected" : "selection unknown",
                      manager_connected(m) ? "connected" : "not connected",
+                     scan_state_to_string(m->control.state),
                      ksm_snapshot_saved_bytes(&m->snapshot, (uint64_t) sysconf(_SC_PAGESIZE)) / 1024)))
                 return;
 
@@ -293,201 +442,196 @@ static int manager_patch_node(Manager *m, const NodeView *node, const char *labe
         return 1;
 }
 
-/* Tells people looking at the Node (kubectl describe node) what the daemon did to KSM. */
-static void manager_post_action_event(Manager *m, const ReconcileDecision *d, const ReconcileInput *in) {
-        _cleanup_free_ char *msg = NULL;
-        const char *reason;
+/* Tells the world what is true now: the Node's label and annotation, LastError, the status, the
+ * bus. */
+static void manager_publish(Manager *m, const ReconcileDecision *d, const NodeView *node, const char *errors) {
+        if (m->sysfs)
+                (void) ksm_sysfs_snapshot(m->sysfs, &m->snapshot);
+        m->managed = m->record_state == RECORD_VALID ? m->record.claimed : d->claimed;
+        m->last_reconcile_usec = now_usec(CLOCK_REALTIME);
 
-        if (!m->source)
+        if (d->patch_node) {
+                const char *label = d->label, *annotation = d->annotation;
+
+                /* A write failed: the label follows the truth, not the plan. */
+                if (errors)
+                        reconcile_node_keys(m->snapshot.available, m->snapshot.run, m->managed, &label, &annotation);
+                (void) manager_patch_node(m, node, label, annotation);
+        }
+
+        manager_set_last_error(m, errors ?: m->reload_error ?: m->config_error ?:
+                                  (m->source ? m->source->error : NULL));
+        manager_update_status(m);
+        bus_manager_emit_changed(m);
+}
+
+/* ---- the scan controller (Policy=always) ------------------------------------------------------ */
+
+static void manager_measure_ksmd_cpu(Manager *m) {
+        uint64_t cpu, now = now_usec(CLOCK_BOOTTIME);
+        int r;
+
+        if (m->ksmd_pid == 0 && ksmd_find_pid("/proc", &m->ksmd_pid) < 0)
+                m->ksmd_pid = -1;
+        if (m->ksmd_pid <= 0)
                 return;
 
-        switch (d->action) {
-        case KSM_ACTION_START:
-                reason = "KSMEnabled";
-                if (d->claimed)
-                        msg = strdup_printf("KSM was found switched off outside " PACKAGE_NAME "; switched it back on");
-                else
-                        msg = strdup_printf("Switched KSM on: the node is selected by the KubeVirt CR's nodeLabelSelector "
-                                     "(pages_to_scan=%" PRIu32 ", sleep_millisecs=%" PRIu32 ")",
-                                     d->write_pages ? d->pages_to_scan : in->pages_to_scan,
-                                     d->write_sleep ? d->sleep_millisecs : in->sleep_millisecs);
-                break;
-        case KSM_ACTION_RESTORE:
-                reason = d->write_run ? "KSMDisabled" : "KSMRestored";
-                if (d->write_pages || d->write_sleep)
-                        msg = strdup_printf("%s KSM; restored pages_to_scan=%" PRIu32 " sleep_millisecs=%" PRIu32,
-                                     d->write_run ? "Switched off" : "Released",
-                                     d->write_pages ? d->pages_to_scan : in->pages_to_scan,
-                                     d->write_sleep ? d->sleep_millisecs : in->sleep_millisecs);
-                else
-                        msg = strdup_printf("%s KSM; the scan settings were already as before", d->write_run ? "Switched off" : "Released");
-                break;
-        default:
+        r = ksmd_read_cpu_usec("/proc", m->ksmd_pid, &cpu);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to read ksmd's CPU time, ignoring: %m");
+                m->ksmd_pid = 0;        /* look it up again next time */
+                m->ksmd_cpu_at_usec = 0;
                 return;
         }
-        if (!msg)
+        if (m->ksmd_cpu_at_usec > 0 && now > m->ksmd_cpu_at_usec && cpu >= m->ksmd_cpu_usec)
+                m->ksmd_cpu_percent = 100.0 * (double) (cpu - m->ksmd_cpu_usec) / (double) (now - m->ksmd_cpu_at_usec);
+        m->ksmd_cpu_usec = cpu;
+        m->ksmd_cpu_at_usec = now;
+}
+
+/* Reads the counters into m->snapshot and a ScanSample. 0 or -ENOMEM. */
+static int manager_read_sample(Manager *m, ScanSample *ret) {
+        MemInfo mi;
+        int r;
+
+        r = ksm_sysfs_snapshot(m->sysfs, &m->snapshot);
+        if (r < 0)
+                return r;
+        *ret = (ScanSample) {
+                .now_usec = now_usec(CLOCK_BOOTTIME),
+                .pages_shared = m->snapshot.pages_shared,
+                .pages_sharing = m->snapshot.pages_sharing,
+                .pages_unshared = m->snapshot.pages_unshared,
+                .pages_volatile = m->snapshot.pages_volatile,
+                .full_scans = m->snapshot.full_scans,
+                .ksm_zero_pages = m->snapshot.ksm_zero_pages,
+        };
+        if (meminfo_read(m->config.meminfo_file, &mi) >= 0) {
+                ret->have_meminfo = true;
+                ret->mem_total_kb = mi.total_kb;
+                ret->mem_available_kb = mi.available_kb;
+        }
+        return 0;
+}
+
+static void manager_log_scan_state(Manager *m, ScanState before) {
+        log_action(LOG_INFO, "scan", ksm_run_to_string(m->snapshot.run),
+                   "Scan controller: %s -> %s (%s): pages_to_scan=%" PRIu32 " sleep_millisecs=%" PRIu32
+                   ", last pass merged %" PRIi64 " pages.",
+                   scan_state_to_string(before), scan_state_to_string(m->control.state),
+                   scan_wake_to_string(m->control.wake), m->control.pages_to_scan, m->control.sleep_millisecs,
+                   m->control.last_pass_merged);
+}
+
+static void manager_arm_sample(Manager *m, uint64_t delay_usec) {
+        (void) sd_event_source_set_time_relative(m->sample_timer, delay_usec);
+        (void) sd_event_source_set_enabled(m->sample_timer, SD_EVENT_ONESHOT);
+}
+
+/* The rate the controller asks for is not the one in force: reconcile writes it. */
+static void manager_follow_control(Manager *m) {
+        if (m->control.pages_to_scan != m->snapshot.pages_to_scan ||
+            m->control.sleep_millisecs != m->snapshot.sleep_millisecs)
+                manager_schedule_reconcile(m);
+}
+
+static void manager_stop_scan_control(Manager *m) {
+        ScanState before = m->control.state;
+
+        if (before != SCAN_STATE_OFF) {
+                m->control.state = SCAN_STATE_OFF;
+                manager_log_scan_state(m, before);
+        }
+        (void) sd_event_source_set_enabled(m->sample_timer, SD_EVENT_OFF);
+}
+
+static int on_scan_sample(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        ScanState before = m->control.state;
+        ScanWake hint = m->pending_wake;
+        ScanSample smp;
+        int r;
+
+        if (m->control.state == SCAN_STATE_OFF || !m->sysfs)
+                return 0;
+
+        r = manager_read_sample(m, &smp);
+        if (r < 0)
+                return sd_event_exit(m->event, EXIT_FAILURE);
+        if (m->snapshot.run != KSM_RUN_MERGING) {
+                /* Stopped behind our back: the recheck notices and reconciles (RecheckSec), as it
+                 * does with every other policy; until then there is nothing to steer. */
+                manager_stop_scan_control(m);
+                bus_manager_emit_changed(m);
+                return 0;
+        }
+        m->pending_wake = SCAN_WAKE_NONE;
+        if (scan_control_step(&m->control, &m->scan_params, &smp, hint))
+                manager_log_scan_state(m, before);
+        manager_measure_ksmd_cpu(m);
+        manager_follow_control(m);
+        bus_manager_emit_changed(m);
+        manager_arm_sample(m, scan_control_interval_usec(&m->control, &m->scan_params));
+        return 0;
+}
+
+/* Starts the controller when Policy=always owns a running KSM, stops it otherwise. */
+static void manager_update_scan_control(Manager *m) {
+        ScanState before = m->control.state;
+        ScanSample smp;
+        bool active;
+
+        active = m->sysfs && m->managed && m->snapshot.available && m->snapshot.run == KSM_RUN_MERGING &&
+                 policy_effective(m->config.policy, m->snapshot.has_advisor) == POLICY_ALWAYS;
+
+        if (!active) {
+                manager_stop_scan_control(m);
                 return;
-        source_post_event(m->source, "Normal", reason, msg);
+        }
+        if (before != SCAN_STATE_OFF)
+                return;
+
+        if (manager_read_sample(m, &smp) < 0) {
+                (void) log_oom();
+                return;
+        }
+        scan_control_start(&m->control, &m->scan_params, &smp, m->pending_wake);
+        m->pending_wake = SCAN_WAKE_NONE;
+        manager_log_scan_state(m, before);
+        manager_follow_control(m);
+        manager_arm_sample(m, scan_control_interval_usec(&m->control, &m->scan_params));
+        manager_update_status(m);
+        bus_manager_emit_changed(m);
+}
+
+void manager_wake_scan(Manager *m, ScanWake why) {
+        if (m->control.state == SCAN_STATE_OFF)
+                return;
+        m->pending_wake = why;
+        manager_arm_sample(m, 0);
 }
 
 static int manager_reconcile(Manager *m) {
         _cleanup_free_ char *errors = NULL;
-        NodeView node = {};
-        ReconcileInput in = {};
+        _cleanup_(gathered_done) Gathered g = {};
+        ReconcileInput in;
         ReconcileDecision d;
-        PolicyParams params;
-        MemInfo mi;
-        bool have_mi, have_node = false, owned_running;
-        Tuning prev;
         int r;
 
         /* While an unmerge runs, run reads 2 and a write to it would block: wait for it. */
         if (m->unmerge_pid > 0)
                 return 0;
-
         m->n_reconciles++;
 
-        if (!m->sysfs)
-                (void) manager_open_sysfs(m);
-        if (m->sysfs) {
-                r = ksm_sysfs_snapshot(m->sysfs, &m->snapshot);
-                if (r < 0)
-                        return log_oom();
-        } else
-                m->snapshot = (KsmSnapshot) {};
-
-        if (m->source && m->source->node) {
-                _cleanup_free_ char *reason = NULL;
-
-                r = node_view_from_json(m->source->node, &node, &reason);
-                if (r == -ENOMEM)
-                        return log_oom();
-                have_node = r >= 0;
-        }
-
-        m->selection = have_node ? manager_compute_selection(m, &node) : SELECTION_HOLD;
-        m->selected = m->selection == SELECTION_YES;
-        manager_load_record(m);
-
-        policy_params_from_config(&m->config, &params);
-        if (m->config.policy == POLICY_PRESSURE && have_node) {
-                _cleanup_strv_free_ char **msgs = NULL;
-
-                _cleanup_free_ char *joined = NULL;
-                size_t n = 0;
-
-                r = policy_apply_overrides(&params, node.annotations, &msgs);
-                if (r < 0)
-                        return log_oom();
-                /* Said when they change, not on every pass. */
-                for (char **i = msgs; i && *i; i++)
-                        n += strlen(*i) + 1;
-                joined = calloc(n + 1, 1);
-                if (!joined)
-                        return log_oom();
-                for (char **i = msgs; i && *i; i++) {
-                        strcat(joined, *i);
-                        strcat(joined, "\n");
-                }
-                if (!streq(joined, strempty(m->override_warnings))) {
-                        for (char **i = msgs; i && *i; i++)
-                                log_warning("%s", *i);
-                        free(m->override_warnings);
-                        m->override_warnings = TAKE_PTR(joined);
-                }
-        }
-        r = meminfo_read(m->config.meminfo_file, &mi);
+        r = manager_gather(m, &g, &in);
         if (r < 0)
-                log_debug_errno(r, "Failed to read %s, assuming no memory pressure: %m", m->config.meminfo_file);
-        have_mi = r >= 0;
-
-        in = (ReconcileInput) {
-                .available = m->snapshot.available,
-                .selection = m->selection,
-                .run = m->snapshot.run,
-                .pages_to_scan = m->snapshot.pages_to_scan,
-                .sleep_millisecs = m->snapshot.sleep_millisecs,
-                .pages_locked = streq(m->snapshot.advisor_mode, "scan-time"),
-                .record_state = m->record_state,
-                .record = m->record,
-                .node_annotation = have_node ? node_view_annotation(&node, KSM_ANNOTATION_MANAGED) : NULL,
-        };
-
-        /* The policy steps from the rate in force when KSM runs under our management, once per
-         * RecheckSec tick (or memory hotplug): a burst of other inputs must not speed it up. */
-        owned_running = m->record_state == RECORD_VALID && m->record.claimed && in.run == KSM_RUN_MERGING;
-        if (owned_running && !m->policy_tick && m->have_last_want)
-                in.want = m->last_want;
-        else {
-                prev = (Tuning) { .run = true, .pages_to_scan = in.pages_to_scan, .sleep_millisecs = in.sleep_millisecs };
-                policy_compute(m->config.policy, &params, have_mi ? &mi : NULL, owned_running ? &prev : NULL, &in.want);
-                m->last_want = in.want;
-                m->have_last_want = true;
-        }
-        m->policy_tick = false;
+                return log_oom();
 
         reconcile_decide(&in, &d);
-
-        if (d.action != KSM_ACTION_NONE)
-                log_action(d.action == KSM_ACTION_TUNE ? LOG_INFO : LOG_NOTICE, ksm_action_to_string(d.action), ksm_run_to_string(d.write_run ? d.run : in.run),
-                           "Node %s: %s.", m->node_name, d.reason);
-        else
-                log_debug("Node %s: %s.", m->node_name, d.reason);
-
-        if (d.record_write_before) {
-                r = manager_write_record(m, &d.new_record);
-                if (r < 0) {
-                        /* Without the record a crash could lose track of what we change: do not touch KSM. */
-                        (void) free_and_strdup(&errors, "Failed to write the ownership record; KSM left unchanged");
-                        goto finish;
-                }
-        }
-
-        if (m->sysfs && (d.write_run || d.write_pages || d.write_sleep)) {
-                r = manager_apply_writes(m, &d, &errors);
-                if (r < 0 && d.action == KSM_ACTION_RESTORE) {
-                        /* Still ours: keep the claim so the next pass tries again. */
-                        goto finish;
-                }
-        }
-
-        if (d.record_write_after && manager_write_record(m, &d.new_record) < 0 && !errors)
-                (void) free_and_strdup(&errors, "Failed to write the ownership record");
-
-        if (!errors)
-                manager_post_action_event(m, &d, &in);
-
-finish:
-        /* The label follows the truth, whatever we wrote. */
-        if (m->sysfs)
-                (void) ksm_sysfs_snapshot(m->sysfs, &m->snapshot);
-        m->managed = m->record_state == RECORD_VALID ? m->record.claimed : d.claimed;
-        m->last_reconcile_usec = now_usec(CLOCK_REALTIME);
-
-        if (have_node && m->selection != SELECTION_HOLD) {
-                const char *label = NULL, *annotation = NULL;
-
-                if (m->snapshot.available) {
-                        label = m->snapshot.run == KSM_RUN_MERGING ? "true" : "false";
-                        annotation = m->managed ? "true" : "false";
-                }
-                (void) manager_patch_node(m, &node, label, annotation);
-        }
-
-        if (errors)
-                manager_set_last_error(m, errors);
-        else if (m->reload_error)
-                manager_set_last_error(m, m->reload_error);
-        else if (m->config_error)
-                manager_set_last_error(m, m->config_error);
-        else if (m->source && m->source->error)
-                manager_set_last_error(m, m->source->error);
-        else
-                manager_set_last_error(m, NULL);
-
-        node_view_done(&node);
-        manager_update_status(m);
-        bus_manager_emit_changed(m);
+        manager_log_decision(m, &in, &d);
+        manager_apply(m, &in, &d, &errors);
+        manager_publish(m, &d, &g.node, errors);
+        manager_update_scan_control(m);
         return 0;
 }
 
@@ -550,6 +694,10 @@ int manager_reload(Manager *m) {
                          !streq_ptr(c.node_file, m->config.node_file) ||
                          !streq_ptr(c.kubeconfig, m->config.kubeconfig);
         sysfs_changed = !streq_ptr(c.sysfs_dir, m->config.sysfs_dir);
+        if (c.policy != m->config.policy) {
+                m->policy_fresh = true;
+                m->have_last_want = false;
+        }
 
         config_move(&m->config, &c);
         m->reload_error = mfree(m->reload_error);
@@ -559,8 +707,11 @@ int manager_reload(Manager *m) {
                 log_set_max_level(m->config.log_level);
         else
                 log_set_max_level(LOG_INFO);
-        /* New bounds or a new policy apply now, not at the next tick. */
+        /* New bounds or a new policy apply now, not at the next tick; the scan controller starts
+         * over with its new parameters. */
         m->policy_tick = true;
+        scan_params_from_config(&m->config, &m->scan_params);
+        m->control.state = SCAN_STATE_OFF;
 
         if (sysfs_changed)
                 (void) manager_open_sysfs(m);
@@ -695,6 +846,13 @@ static int manager_setup_loop(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to add recheck timer: %m");
         (void) sd_event_source_set_description(m->recheck_timer, "recheck");
+
+        r = sd_event_add_time_relative(m->event, &m->sample_timer, CLOCK_BOOTTIME, USEC_PER_SEC,
+                                       USEC_PER_SEC / 10, on_scan_sample, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add scan sample timer: %m");
+        (void) sd_event_source_set_description(m->sample_timer, "scan-sample");
+        (void) sd_event_source_set_enabled(m->sample_timer, SD_EVENT_OFF);
         return 0;
 }
 
@@ -720,10 +878,12 @@ int manager_new(Config *config, const char *config_path, Manager **ret) {
         m->record_state = RECORD_NONE;
         m->selection = SELECTION_HOLD;
         m->log_level_override = -1;
+        m->ksmd_cpu_percent = -1;
         r = config_init(&m->config);
         if (r < 0)
                 return log_oom();
         config_move(&m->config, config);
+        scan_params_from_config(&m->config, &m->scan_params);
 
         m->config_path = strdup(config_path);
         m->node_name = m->config.node_name ? strdup(m->config.node_name) : default_node_name();
@@ -822,6 +982,7 @@ Manager *manager_free(Manager *m) {
         udev_memory_free(m->udev_memory);
         sd_event_source_disable_unref(m->reconcile_source);
         sd_event_source_disable_unref(m->recheck_timer);
+        sd_event_source_disable_unref(m->sample_timer);
         sd_event_source_disable_unref(m->sighup_source);
         sd_bus_slot_unref(m->object_slot);
         sd_bus_flush_close_unref(m->bus);

@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "ksm-sysfs.h"
 #include "reconcile.h"
+#include "scan-control.h"
 #include "source.h"
 #include "udev-memory.h"
 
@@ -25,6 +26,7 @@ typedef struct Manager {
         sd_event_source *reconcile_source;      /* defer, ONESHOT when something changed */
         sd_event_source *recheck_timer;         /* drift detection every RecheckSec */
         sd_event_source *sighup_source;
+        sd_event_source *sample_timer;          /* the scan controller's samples; off when it is */
 
         Source *source;
         KsmSysfs *sysfs;                        /* NULL: the kernel has no KSM (or SysfsDir missing) */
@@ -40,8 +42,19 @@ typedef struct Manager {
         uint64_t last_reconcile_usec;           /* CLOCK_REALTIME */
         uint64_t n_reconciles;
         bool policy_tick;                       /* the next reconcile may step the scan rate */
+        bool policy_fresh;                      /* a reload changed the policy: it starts afresh */
         bool have_last_want;
         Tuning last_want;
+
+        /* Policy=always: the adaptive scan controller (src/scan-control.c). */
+        ScanParams scan_params;
+        ScanControl control;
+        ScanWake pending_wake;                  /* an outside reason to wake, for the next sample */
+
+        /* ksmd's CPU share, measured between two samples (or rechecks). */
+        pid_t ksmd_pid;                         /* 0: not looked up yet; -1: not found */
+        uint64_t ksmd_cpu_usec, ksmd_cpu_at_usec;
+        double ksmd_cpu_percent;                /* of one CPU; negative: unknown */
         char *last_error;
         char *config_error;                     /* the selector/config problem, if any */
         char *reload_error;                     /* the last refused reload, until one succeeds */
@@ -63,6 +76,10 @@ typedef struct Manager {
                 uint32_t pages_to_scan, sleep_millisecs;
                 uint64_t last_reconcile_usec;
                 char *last_error;
+                ScanState scan_state;
+                uint32_t scan_pages_per_sec;
+                int64_t pages_merged_last_pass;
+                int ksmd_cpu_permille;
         } published;
 } Manager;
 
@@ -83,6 +100,10 @@ int manager_run(Manager *m);
 
 /* Every input only schedules: a burst of inputs produces one reconcile. */
 void manager_schedule_reconcile(Manager *m);
+
+/* An outside reason to look for new mergeable memory (Reconcile(), memory hot-plug): the scan
+ * controller takes a sample at once and leaves idle. A no-op while the controller is off. */
+void manager_wake_scan(Manager *m, ScanWake why);
 
 /* Re-reads the configuration; on error keeps the old one, sets LastError and returns the
  * documented outcome 0 (kept) / 1 (applied), or -ENOMEM. */

@@ -54,32 +54,19 @@ static uint32_t pages_step(uint32_t prev, int64_t delta, uint32_t lo, uint32_t h
         return (uint32_t) v;
 }
 
-static void compute_always(const PolicyParams *p, const MemInfo *mi, const Tuning *prev, Tuning *ret) {
-        uint32_t lo = p->pages_min, hi = MAX(p->pages_min, p->pages_max);
-        uint64_t sleep_ms;
-
-        ret->run = true;
-
-        if (!prev)
-                ret->pages_to_scan = CLAMP(p->pages_init, lo, hi);
-        else if (policy_under_pressure(p, mi))
-                ret->pages_to_scan = pages_step(prev->pages_to_scan, p->pages_boost, lo, hi);
-        else
-                ret->pages_to_scan = pages_step(prev->pages_to_scan, p->pages_decay, lo, hi);
-
-        /* ksmtuned and MOM: the baseline per 16 GiB of MemTotal, so that a full pass over memory
-         * takes about the same time whatever the host size. */
-        if (mi)
-                sleep_ms = (uint64_t) p->sleep_baseline_ms * SIXTEEN_GIB_KB / mi->total_kb;
-        else
-                sleep_ms = p->sleep_baseline_ms;
-        ret->sleep_millisecs = saturate_u32(CLAMP(sleep_ms, (uint64_t) p->sleep_min_ms,
-                                                  (uint64_t) MAX(p->sleep_min_ms, p->sleep_max_ms)));
-}
-
-static void compute_pressure(const PolicyParams *p, const MemInfo *mi, const Tuning *prev, Tuning *ret) {
+void policy_compute_pressure(const PolicyParams *p, const MemInfo *mi, const Tuning *prev, Tuning *ret) {
         uint32_t lo = p->pages_min, hi = MAX(p->pages_min, p->pages_max);
         uint64_t sleep_ms, floor_ms;
+
+        assert(p);
+        assert(ret);
+
+        *ret = (Tuning) {};
+
+        /* meminfo_parse() never yields MemTotal 0, but a hand-made MemInfo might: treat it as
+         * unreadable rather than divide by it. */
+        if (mi && mi->total_kb == 0)
+                mi = NULL;
 
         /* Upstream: baseline x 16 GiB / (MemTotal - MemAvailable), floored at baseline / 10,
          * no upper bound. Upstream divides by zero when nothing is used and wraps around when
@@ -126,21 +113,64 @@ static void compute_pressure(const PolicyParams *p, const MemInfo *mi, const Tun
                 ret->pages_to_scan = pages_step(prev->pages_to_scan, p->pages_boost, lo, hi);
 }
 
-void policy_compute(PolicyKind kind, const PolicyParams *p, const MemInfo *mi, const Tuning *prev, Tuning *ret) {
-        assert(p);
+void scan_params_from_config(const Config *c, ScanParams *ret) {
+        assert(c);
         assert(ret);
 
-        *ret = (Tuning) {};
+        *ret = (ScanParams) {
+                .fast_pages = c->scan_fast_pages,
+                .fast_sleep_ms = c->scan_fast_sleep_ms,
+                .idle_pages = c->scan_idle_pages,
+                .idle_sleep_ms = c->scan_idle_sleep_ms,
+                .sample_usec = c->scan_sample_usec,
+                .idle_sample_usec = c->scan_idle_sample_usec,
+                .wake_memory_percent = c->scan_wake_memory_percent,
+                .quiet_pass_pages = c->scan_quiet_pass_pages,
+                .holdoff_max_usec = c->scan_holdoff_max_usec,
+        };
+}
 
-        /* meminfo_parse() never yields MemTotal 0, but a hand-made MemInfo might: treat it as
-         * unreadable rather than divide by it. */
-        if (mi && mi->total_kb == 0)
-                mi = NULL;
+PolicyKind policy_effective(PolicyKind kind, bool advisor_available) {
+        return kind == POLICY_ADVISOR && !advisor_available ? POLICY_ALWAYS : kind;
+}
 
-        if (kind == POLICY_PRESSURE)
-                compute_pressure(p, mi, prev, ret);
-        else
-                compute_always(p, mi, prev, ret);
+void policy_want(const PolicyInput *in, Tuning *ret, bool *ret_stepped) {
+        bool stepped = false;
+
+        assert(in);
+        assert(in->params);
+        assert(in->scan);
+        assert(ret);
+
+        switch (policy_effective(in->kind, in->advisor_available)) {
+
+        case POLICY_ADVISOR:
+                /* The advisor sets pages_to_scan; sleep_millisecs is left as the operator had it. */
+                *ret = (Tuning) { .run = true, .pages_to_scan = in->now.pages_to_scan,
+                                  .sleep_millisecs = in->now.sleep_millisecs };
+                break;
+
+        case POLICY_PRESSURE:
+                if (in->owned_running && !in->tick && !in->fresh && in->last)
+                        *ret = *in->last;
+                else {
+                        policy_compute_pressure(in->params, in->mi,
+                                                in->owned_running && !in->fresh ? &in->now : NULL, ret);
+                        stepped = true;
+                }
+                break;
+
+        default:
+                if (in->control && in->control->state != SCAN_STATE_OFF)
+                        *ret = (Tuning) { .run = true, .pages_to_scan = in->control->pages_to_scan,
+                                          .sleep_millisecs = in->control->sleep_millisecs };
+                else
+                        *ret = (Tuning) { .run = true, .pages_to_scan = in->scan->fast_pages,
+                                          .sleep_millisecs = in->scan->fast_sleep_ms };
+        }
+
+        if (ret_stepped)
+                *ret_stepped = stepped;
 }
 
 /* --- override annotations ------------------------------------------------------------------ */

@@ -8,6 +8,7 @@
 #include "conf.h"
 #include "ksm-types.h"
 #include "meminfo.h"
+#include "scan-control.h"
 
 typedef struct PolicyParams {
         uint32_t pages_boost;
@@ -23,6 +24,8 @@ typedef struct PolicyParams {
 
 /* Copies the tuning keys of the configuration. */
 void policy_params_from_config(const Config *c, PolicyParams *ret);
+/* Copies the Scan* keys of the configuration (Policy=always). */
+void scan_params_from_config(const Config *c, ScanParams *ret);
 
 /* Applies the per-node override annotations kubevirt.io/ksm-*-override (pressure policy).
  * A value that does not parse or is out of bounds is ignored (the configured value stays), and
@@ -31,15 +34,40 @@ void policy_params_from_config(const Config *c, PolicyParams *ret);
  * Returns the number of overrides applied, or -ENOMEM. */
 int policy_apply_overrides(PolicyParams *p, json_object *annotations, char ***reterr_msgs);
 
-/* Computes the next tuning.
- *   kind:  POLICY_ALWAYS: run; pages boosted under pressure, decayed otherwise, in [min, max];
- *          sleep = baseline x 16 GiB / MemTotal in [sleep_min, sleep_max].
- *          POLICY_PRESSURE: upstream virt-handler's algorithm (run only under pressure).
- *          POLICY_ADVISOR: as POLICY_ALWAYS (the caller hands the rate to the kernel advisor).
+/* One step of upstream virt-handler's algorithm (Policy=pressure): run only under pressure,
+ * boost pages_to_scan while it lasts, decay it otherwise and stop below the minimum; sleep scaled
+ * to the memory in use.
  *   mi:    memory now; NULL when unreadable (no pressure is assumed, sleep = baseline).
  *   prev:  the tuning in force when KSM already runs under our management, else NULL.
  * Pure and total: never fails. */
-void policy_compute(PolicyKind kind, const PolicyParams *p, const MemInfo *mi, const Tuning *prev, Tuning *ret);
+void policy_compute_pressure(const PolicyParams *p, const MemInfo *mi, const Tuning *prev, Tuning *ret);
+
+/* Everything the wanted tuning depends on. */
+typedef struct PolicyInput {
+        PolicyKind kind;
+        const PolicyParams *params;
+        const ScanParams *scan;
+        const MemInfo *mi;              /* NULL when unreadable */
+        bool owned_running;             /* KSM runs, switched on by this daemon */
+        bool fresh;                     /* the policy just took over (reload): it starts as if KSM
+                                         * were not running under it, not from another policy's rate */
+        Tuning now;                     /* the rate in force */
+        bool tick;                      /* Policy=pressure may take a step now (RecheckSec, hot-plug, reload) */
+        const Tuning *last;             /* the last step's result, NULL when none yet */
+        const ScanControl *control;     /* Policy=always: the controller, NULL while it is off */
+        bool advisor_available;         /* the kernel has advisor_mode */
+} PolicyInput;
+
+/* What the daemon wants while it owns KSM:
+ *   always:   run, at the controller's rate (the fast rate until the controller has started);
+ *   advisor:  run, at the rate in force (the kernel's advisor owns it); "always" without an advisor;
+ *   pressure: policy_compute_pressure(), stepped only on a tick: between ticks the last step's
+ *             result stands, so a burst of other inputs does not speed the policy up.
+ * *ret_stepped says whether a new step was taken (the caller remembers it as "last"). Pure. */
+void policy_want(const PolicyInput *in, Tuning *ret, bool *ret_stepped);
+
+/* The policy whose rules apply: advisor falls back to always on kernels without the advisor. */
+PolicyKind policy_effective(PolicyKind kind, bool advisor_available);
 
 /* True when MemAvailable is below free_percent of MemTotal. */
 bool policy_under_pressure(const PolicyParams *p, const MemInfo *mi);

@@ -2,8 +2,12 @@
 #include <assert.h>
 #include <string.h>
 
+#include <inttypes.h>
+
 #include "macro.h"
 #include "reconcile.h"
+#include "selector.h"
+#include "util.h"
 
 static const char *const ksm_action_table[_KSM_ACTION_MAX] = {
         [KSM_ACTION_NONE] = "none",
@@ -66,6 +70,7 @@ void reconcile_decide(const ReconcileInput *in, ReconcileDecision *ret) {
                 /* No KSM in this kernel: nothing to manage; the node carries neither key. */
                 d.action = KSM_ACTION_NONE;
                 d.reason = "KSM is not available in this kernel";
+                d.patch_node = in->have_node && in->selection != SELECTION_HOLD;
                 *ret = d;
                 return;
         }
@@ -155,7 +160,74 @@ void reconcile_decide(const ReconcileInput *in, ReconcileDecision *ret) {
                 d.record_write_after = true;
 
         running_after = d.write_run ? d.run == KSM_RUN_MERGING : running;
-        d.label = running_after ? "true" : "false";
-        d.annotation = d.new_record.claimed ? "true" : "false";
+        reconcile_node_keys(true, running_after ? KSM_RUN_MERGING : KSM_RUN_STOPPED, d.new_record.claimed,
+                            &d.label, &d.annotation);
+        d.patch_node = in->have_node && in->selection != SELECTION_HOLD;
         *ret = d;
+}
+
+Selection reconcile_selection(const KsmConfig *kc, json_object *labels) {
+        assert(kc);
+
+        switch (kc->state) {
+        case KSM_CONFIG_SELECTOR:
+                return selector_matches(kc->selector, labels) ? SELECTION_YES : SELECTION_NO;
+        case KSM_CONFIG_AMBIGUOUS:
+                return SELECTION_HOLD;
+        default:
+                return SELECTION_NO;
+        }
+}
+
+void reconcile_node_keys(bool available, KsmRun run, bool managed, const char **ret_label,
+                         const char **ret_annotation) {
+        assert(ret_label);
+        assert(ret_annotation);
+
+        if (!available) {
+                *ret_label = *ret_annotation = NULL;
+                return;
+        }
+        *ret_label = run == KSM_RUN_MERGING ? "true" : "false";
+        *ret_annotation = managed ? "true" : "false";
+}
+
+int reconcile_event(const ReconcileInput *in, const ReconcileDecision *d, const char **ret_reason,
+                    char **ret_message) {
+        uint32_t pages, sleep_ms;
+        const char *verb;
+        char *msg;
+
+        assert(in && d && ret_reason && ret_message);
+
+        pages = d->write_pages ? d->pages_to_scan : in->pages_to_scan;
+        sleep_ms = d->write_sleep ? d->sleep_millisecs : in->sleep_millisecs;
+
+        switch (d->action) {
+        case KSM_ACTION_START:
+                *ret_reason = "KSMEnabled";
+                if (d->claimed)
+                        msg = strdup_printf("KSM was found switched off outside " PACKAGE_NAME "; switched it back on");
+                else
+                        msg = strdup_printf("Switched KSM on: the node is selected by the KubeVirt CR's nodeLabelSelector "
+                                            "(pages_to_scan=%" PRIu32 ", sleep_millisecs=%" PRIu32 ")", pages, sleep_ms);
+                break;
+        case KSM_ACTION_RESTORE:
+                *ret_reason = d->write_run ? "KSMDisabled" : "KSMRestored";
+                verb = d->write_run ? "Switched off" : "Released";
+                if (d->write_pages || d->write_sleep)
+                        msg = strdup_printf("%s KSM; restored pages_to_scan=%" PRIu32 " sleep_millisecs=%" PRIu32,
+                                            verb, pages, sleep_ms);
+                else
+                        msg = strdup_printf("%s KSM; the scan settings were already as before", verb);
+                break;
+        default:
+                *ret_reason = NULL;
+                *ret_message = NULL;
+                return 0;
+        }
+        if (!msg)
+                return -ENOMEM;
+        *ret_message = msg;
+        return 1;
 }

@@ -4,7 +4,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 #include "ksm-types.h"
+#include "kube-objects.h"
 
 typedef enum Selection {
         SELECTION_NO,           /* not selected (or no/removed/invalid config) */
@@ -38,6 +41,7 @@ typedef struct ReconcileInput {
         bool pages_locked;              /* advisor_mode=scan-time: pages_to_scan may not be written */
         RecordState record_state;
         Record record;                  /* meaningful when record_state == RECORD_VALID */
+        bool have_node;                 /* this node's object is known (and parsed) */
         const char *node_annotation;    /* current kubevirt.io/ksm-handler-managed, NULL if absent or unknown */
         Tuning want;                    /* policy_compute() result for when the daemon owns KSM */
 } ReconcileInput;
@@ -70,15 +74,31 @@ typedef struct ReconcileDecision {
         bool write_sleep;
         uint32_t sleep_millisecs;
 
-        /* What the Node must carry once the writes succeeded (NULL: the key must be absent). */
+        /* What the Node must carry once the writes succeeded (NULL: the key must be absent), and
+         * whether the Node is to be brought to that at all (not while the selection is unknown). */
         const char *label;
         const char *annotation;
+        bool patch_node;
 
         /* Static text explaining the decision, for the journal. */
         const char *reason;
 } ReconcileDecision;
 
 void reconcile_decide(const ReconcileInput *in, ReconcileDecision *ret);
+
+/* The selection from the cluster's KSM configuration and this node's labels (may be NULL):
+ * HOLD while the configuration is ambiguous (several KubeVirt CRs), NO when absent or invalid. */
+Selection reconcile_selection(const KsmConfig *kc, json_object *labels);
+
+/* The label and annotation for what is true after the writes: KSM running or not (whoever
+ * switched it on), and managed or not. Both NULL when the kernel has no KSM. */
+void reconcile_node_keys(bool available, KsmRun run, bool managed, const char **ret_label,
+                         const char **ret_annotation);
+
+/* The Event that tells people looking at the Node (kubectl describe node) what was done to KSM.
+ * 0: none for this decision; 1: *ret_reason (static) and *ret_message (malloc'd) set; -ENOMEM. */
+int reconcile_event(const ReconcileInput *in, const ReconcileDecision *d, const char **ret_reason,
+                    char **ret_message);
 
 const char *ksm_action_to_string(KsmAction a);
 const char *selection_to_string(Selection s);

@@ -198,6 +198,15 @@ static void test_defaults(void **state) {
         assert_int_equal(c.advisor_max_cpu, 70);
         assert_int_equal(c.advisor_min_pages, 500);
         assert_int_equal(c.advisor_max_pages, 30000);
+        assert_int_equal(c.scan_fast_pages, 10000);
+        assert_int_equal(c.scan_fast_sleep_ms, 10);
+        assert_int_equal(c.scan_idle_pages, 100);
+        assert_int_equal(c.scan_idle_sleep_ms, 200);
+        assert_int_equal(c.scan_sample_usec, 1 * USEC_PER_SEC);
+        assert_int_equal(c.scan_idle_sample_usec, 2 * USEC_PER_SEC);
+        assert_int_equal(c.scan_wake_memory_percent, 1);
+        assert_int_equal(c.scan_quiet_pass_pages, 256);
+        assert_int_equal(c.scan_holdoff_max_usec, 300 * USEC_PER_SEC);
         assert_null(c.state_dir);
         assert_int_equal(c.log_level, -1);
 
@@ -741,6 +750,15 @@ static const char *const expected_keys[] = {
         "KSM.AdvisorMaxCPU",
         "KSM.AdvisorMinPagesToScan",
         "KSM.AdvisorMaxPagesToScan",
+        "KSM.ScanFastPages",
+        "KSM.ScanFastSleepMsec",
+        "KSM.ScanIdlePages",
+        "KSM.ScanIdleSleepMsec",
+        "KSM.ScanSampleSec",
+        "KSM.ScanIdleSampleSec",
+        "KSM.ScanWakeMemoryPercent",
+        "KSM.ScanQuietPassPages",
+        "KSM.ScanWakeHoldoffMaxSec",
         "Daemon.StateDirectory",
         "Daemon.LogLevel",
 };

@@ -49,8 +49,6 @@ static void check_params(const char *name, const PolicyParams *got, const Policy
 #undef F
 }
 
-/* --- ALWAYS / ADVISOR ---------------------------------------------------------------------- */
-
 typedef struct ComputeCase {
         const char *name;
         PolicyKind kind;
@@ -60,71 +58,81 @@ typedef struct ComputeCase {
         Tuning want;
 } ComputeCase;
 
-static const ComputeCase always_cases[] = {
-        { "first start: init pages, baseline sleep on 16 GiB",
-          POLICY_ALWAYS, DEFAULTS, MI(16 * GIB_KB, 8 * GIB_KB), NULL, ON(100, 100) },
-        { "first start under pressure: still init",
-          POLICY_ALWAYS, DEFAULTS, MI(16 * GIB_KB, 1 * GIB_KB), NULL, ON(100, 100) },
-        { "init below min is raised",
-          POLICY_ALWAYS, { .pages_init = 10, .pages_min = 64, .pages_max = 1250, .sleep_baseline_ms = 100,
-                           .sleep_min_ms = 10, .sleep_max_ms = 1000, .free_percent = 20 },
-          MI(16 * GIB_KB, 8 * GIB_KB), NULL, ON(64, 100) },
-        { "init above max is lowered",
-          POLICY_ALWAYS, { .pages_init = 5000, .pages_min = 64, .pages_max = 1250, .sleep_baseline_ms = 100,
-                           .sleep_min_ms = 10, .sleep_max_ms = 1000, .free_percent = 20 },
-          MI(16 * GIB_KB, 8 * GIB_KB), NULL, ON(1250, 100) },
-        { "pressure boosts",
-          POLICY_ALWAYS, DEFAULTS, MI(16 * GIB_KB, 1 * GIB_KB), PREV(100), ON(400, 100) },
-        { "pressure boost stops at max",
-          POLICY_ALWAYS, DEFAULTS, MI(16 * GIB_KB, 1 * GIB_KB), PREV(1100), ON(1250, 100) },
-        { "pressure boost from u32 max does not wrap",
-          POLICY_ALWAYS, DEFAULTS, MI(16 * GIB_KB, 1 * GIB_KB), PREV(UINT32_MAX), ON(1250, 100) },
-        { "no pressure decays",
-          POLICY_ALWAYS, DEFAULTS, MI(16 * GIB_KB, 8 * GIB_KB), PREV(400), ON(350, 100) },
-        { "decay stops at min and keeps running",
-          POLICY_ALWAYS, DEFAULTS, MI(16 * GIB_KB, 8 * GIB_KB), PREV(80), ON(64, 100) },
-        { "decay from below min does not underflow",
-          POLICY_ALWAYS, DEFAULTS, MI(16 * GIB_KB, 8 * GIB_KB), PREV(3), ON(64, 100) },
-        { "decay of INT32_MIN from 0 does not underflow",
-          POLICY_ALWAYS, { .pages_decay = INT32_MIN, .pages_min = 64, .pages_max = 1250, .pages_init = 100,
-                           .sleep_baseline_ms = 100, .sleep_min_ms = 10, .sleep_max_ms = 1000, .free_percent = 20 },
-          MI(16 * GIB_KB, 8 * GIB_KB), PREV(0), ON(64, 100) },
-        { "sleep on 4 GiB: 4 x baseline",
-          POLICY_ALWAYS, DEFAULTS, MI(4 * GIB_KB, 2 * GIB_KB), NULL, ON(100, 400) },
-        { "sleep on 64 GiB: baseline / 4",
-          POLICY_ALWAYS, DEFAULTS, MI(64 * GIB_KB, 32 * GIB_KB), NULL, ON(100, 25) },
-        { "sleep on 1 TiB: floored at sleep_min",
-          POLICY_ALWAYS, DEFAULTS, MI(1024 * GIB_KB, 512 * GIB_KB), NULL, ON(100, 10) },
-        { "sleep on 256 MiB: capped at sleep_max",
-          POLICY_ALWAYS, DEFAULTS, MI(256 * 1024, 128 * 1024), NULL, ON(100, 1000) },
-        { "sleep on this 24 GiB VM (MemTotal 24683620 kB)",
-          POLICY_ALWAYS, DEFAULTS, MI(24683620, 24361916), NULL, ON(100, 67) },
-        { "sleep does not overflow with a huge baseline",
-          POLICY_ALWAYS, { .pages_min = 64, .pages_max = 1250, .pages_init = 100, .sleep_baseline_ms = UINT32_MAX,
-                           .sleep_min_ms = 10, .sleep_max_ms = UINT32_MAX, .free_percent = 20 },
-          MI(1, 0), NULL, ON(100, UINT32_MAX) },
-        { "meminfo unreadable: baseline sleep, decay (no pressure assumed)",
-          POLICY_ALWAYS, DEFAULTS, NULL, PREV(400), ON(350, 100) },
-        { "meminfo unreadable, baseline outside the sleep bounds",
-          POLICY_ALWAYS, { .pages_min = 64, .pages_max = 1250, .pages_init = 100, .sleep_baseline_ms = 5,
-                           .sleep_min_ms = 10, .sleep_max_ms = 1000, .free_percent = 20 },
-          NULL, NULL, ON(100, 10) },
-        { "MemTotal 0 from a hand-made MemInfo: treated as unreadable",
-          POLICY_ALWAYS, DEFAULTS, MI(0, 0), PREV(400), ON(350, 100) },
-        { "advisor policy computes like always",
-          POLICY_ADVISOR, DEFAULTS, MI(16 * GIB_KB, 1 * GIB_KB), PREV(100), ON(400, 100) },
-        { "advisor policy, no pressure",
-          POLICY_ADVISOR, DEFAULTS, MI(4 * GIB_KB, 3 * GIB_KB), PREV(100), ON(64, 400) },
+/* --- what the daemon wants, per policy ---------------------------------------------------- */
+
+static const ScanParams scan_defaults = {
+        .fast_pages = 10000, .fast_sleep_ms = 10, .idle_pages = 100, .idle_sleep_ms = 200,
+        .sample_usec = 1000000, .idle_sample_usec = 2000000, .wake_memory_percent = 1,
+        .quiet_pass_pages = 256, .holdoff_max_usec = 300000000,
 };
 
-static void test_compute_always(void **state) {
-        for (size_t i = 0; i < ELEMENTSOF(always_cases); i++) {
-                const ComputeCase *c = &always_cases[i];
+typedef struct WantCase {
+        const char *name;
+        PolicyKind kind;
+        bool advisor, owned_running, tick, have_last;
+        ScanState control;              /* OFF: no controller */
+        bool pressure;
+        Tuning now, last;
+        Tuning want;
+        bool stepped;
+} WantCase;
+
+static const WantCase want_cases[] = {
+        { .name = "always, controller not started: the fast rate",
+          .kind = POLICY_ALWAYS, .now = ON(100, 20), .want = ON(10000, 10) },
+        { .name = "always, controller idle: its rate",
+          .kind = POLICY_ALWAYS, .owned_running = true, .control = SCAN_STATE_IDLE, .now = ON(10000, 10),
+          .want = ON(100, 200) },
+        { .name = "always, controller merging: its rate",
+          .kind = POLICY_ALWAYS, .owned_running = true, .control = SCAN_STATE_MERGING, .now = ON(100, 200),
+          .want = ON(10000, 10) },
+        { .name = "always ignores memory pressure",
+          .kind = POLICY_ALWAYS, .owned_running = true, .pressure = true, .control = SCAN_STATE_IDLE,
+          .now = ON(100, 200), .want = ON(100, 200) },
+        { .name = "advisor present: the rate in force, never another",
+          .kind = POLICY_ADVISOR, .advisor = true, .owned_running = true, .now = ON(4321, 33),
+          .want = ON(4321, 33) },
+        { .name = "advisor missing: falls back to always",
+          .kind = POLICY_ADVISOR, .now = ON(100, 20), .want = ON(10000, 10) },
+        { .name = "pressure, between ticks while owned: the last step stands",
+          .kind = POLICY_PRESSURE, .owned_running = true, .have_last = true, .pressure = true,
+          .now = ON(400, 27), .last = ON(400, 27), .want = ON(400, 27) },
+        { .name = "pressure, tick while owned: one boost step",
+          .kind = POLICY_PRESSURE, .owned_running = true, .have_last = true, .tick = true, .pressure = true,
+          .now = ON(400, 27), .last = ON(400, 27), .want = ON(700, 27), .stepped = true },
+        { .name = "pressure, not owned: computed from scratch",
+          .kind = POLICY_PRESSURE, .pressure = true, .now = ON(400, 27), .want = ON(100, 27), .stepped = true },
+        { .name = "pressure, not owned, no pressure: off",
+          .kind = POLICY_PRESSURE, .now = ON(400, 27), .want = { .run = false, .pages_to_scan = 100,
+          .sleep_millisecs = 63 }, .stepped = true },
+};
+
+static void test_want(void **state) {
+        for (size_t i = 0; i < ELEMENTSOF(want_cases); i++) {
+                const WantCase *c = &want_cases[i];
+                PolicyParams p = DEFAULTS;
+                ScanControl ctl = { .state = c->control, .pages_to_scan = c->control == SCAN_STATE_IDLE ? 100 : 10000,
+                                    .sleep_millisecs = c->control == SCAN_STATE_IDLE ? 200 : 10 };
+                PolicyInput in = {
+                        .kind = c->kind,
+                        .params = &p,
+                        .scan = &scan_defaults,
+                        .mi = MI(UPSTREAM_TOTAL, c->pressure ? UPSTREAM_P : UPSTREAM_NP),
+                        .owned_running = c->owned_running,
+                        .now = c->now,
+                        .tick = c->tick,
+                        .last = c->have_last ? &c->last : NULL,
+                        .control = c->control != SCAN_STATE_OFF ? &ctl : NULL,
+                        .advisor_available = c->advisor,
+                };
                 Tuning t;
+                bool stepped;
 
                 memset(&t, 0xaa, sizeof(t));
-                policy_compute(c->kind, &c->p, c->mi, c->prev, &t);
+                policy_want(&in, &t, &stepped);
                 check_tuning(c->name, &t, &c->want);
+                if (stepped != c->stepped)
+                        fail_msg("%s: stepped %d, want %d", c->name, stepped, c->stepped);
         }
 }
 
@@ -183,7 +191,7 @@ static void test_compute_pressure(void **state) {
                 Tuning t;
 
                 memset(&t, 0xaa, sizeof(t));
-                policy_compute(c->kind, &c->p, c->mi, c->prev, &t);
+                policy_compute_pressure(&c->p, c->mi, c->prev, &t);
                 check_tuning(c->name, &t, &c->want);
         }
 }
@@ -221,7 +229,7 @@ static void run_sequence(const char *seq, const PolicyParams *initial, json_obje
                 for (unsigned k = 1; k <= s->spins; k++) {
                         Tuning next;
 
-                        policy_compute(POLICY_PRESSURE, &p, mi, cur.run ? &cur : NULL, &next);
+                        policy_compute_pressure(&p, mi, cur.run ? &cur : NULL, &next);
                         /* Upstream writes pages and sleep only when running, run always. */
                         if (next.run)
                                 cur = next;
@@ -498,7 +506,7 @@ static void test_params_from_config(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_compute_always),
+                cmocka_unit_test(test_want),
                 cmocka_unit_test(test_compute_pressure),
                 cmocka_unit_test(test_upstream_case8_adapt),
                 cmocka_unit_test(test_upstream_case9_overrides),
