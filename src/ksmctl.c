@@ -114,6 +114,12 @@ static int read_properties(sd_bus_message *reply, json_object *out) {
                         v = json_object_new_int64(x);
                         break;
                 }
+                case 'd': {
+                        double d;
+                        r = sd_bus_message_read(reply, "d", &d);
+                        v = json_object_new_double(d);
+                        break;
+                }
                 default:
                         r = sd_bus_message_skip(reply, contents);
                 }
@@ -179,6 +185,23 @@ static void format_bytes(int64_t bytes, char *buf, size_t n) {
         snprintf(buf, n, "%s%.1f %s", bytes < 0 ? "-" : "", v, units[i]);
 }
 
+/* The adaptive scan controller: state, why it woke, its rate, the last pass, ksmd's CPU. */
+static void print_scan(json_object *p) {
+        const char *state = str(p, "ScanState"), *why = str(p, "ScanWakeReason");
+        json_object *v;
+
+        if (streq(state, "off") || streq(state, "n/a"))
+                printf("           Scan: %s\n", state);
+        else
+                printf("           Scan: %s (woke on %s), %" PRIu64 " pages/s, last pass merged %" PRIi64 " pages\n",
+                       state, why, u64(p, "ScanPagesPerSecond"),
+                       json_object_object_get_ex(p, "PagesMergedLastPass", &v) ? json_object_get_int64(v) : 0);
+        if (json_object_object_get_ex(p, "KsmdCPUPercent", &v) && json_object_get_double(v) >= 0)
+                printf("       ksmd CPU: %.1f %% of one CPU\n", json_object_get_double(v));
+        else
+                printf("       ksmd CPU: n/a\n");
+}
+
 static void print_status(json_object *p) {
         char saved[32], profit[32], when[64] = "never";
         json_object *v;
@@ -203,6 +226,7 @@ static void print_status(json_object *p) {
         printf("       Selected: %s\n", yes_no(p, "Selected"));
         printf("        Managed: %s\n", yes_no(p, "Managed"));
         printf("         Policy: %s\n", str(p, "Policy"));
+        print_scan(p);
         printf("      Connected: %s\n", yes_no(p, "Connected"));
         printf("  Pages to scan: %" PRIu64 "\n", u64(p, "PagesToScan"));
         printf("  Sleep (msecs): %" PRIu64 "\n", u64(p, "SleepMillisecs"));
