@@ -295,6 +295,11 @@ int ksm_sysfs_snapshot(const KsmSysfs *k, KsmSnapshot *ret) {
         if (r >= 0) {
                 s.has_advisor = true;
                 (void) snprintf(s.advisor_mode, sizeof(s.advisor_mode), "%s", mode);
+                s.advisor.scan_time = streq(mode, "scan-time");
+                (void) read_u32(k, "advisor_target_scan_time", &s.advisor.target_scan_time_sec);
+                (void) read_u32(k, "advisor_max_cpu", &s.advisor.max_cpu);
+                (void) read_u32(k, "advisor_min_pages_to_scan", &s.advisor.min_pages);
+                (void) read_u32(k, "advisor_max_pages_to_scan", &s.advisor.max_pages);
         }
 
         *ret = s;

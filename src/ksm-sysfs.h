@@ -30,6 +30,7 @@ typedef struct KsmSnapshot {
         bool has_pages_to_scan, has_sleep_millisecs, has_stats, has_ksm_zero_pages,
              has_general_profit, has_merge_across_nodes, has_advisor;
         char advisor_mode[16];          /* selected advisor_mode ("none", "scan-time"), "" if absent */
+        KsmAdvisor advisor;             /* meaningful when has_advisor */
 } KsmSnapshot;
 
 /* Opens the directory. 0, -ENOENT (no such directory: no KSM in this kernel) or -errno. */

@@ -21,6 +21,20 @@ typedef struct Tuning {
         uint32_t sleep_millisecs;
 } Tuning;
 
+/* The kernel's scan-time advisor (kernel 6.8+): advisor_mode and its four settings. */
+typedef struct KsmAdvisor {
+        bool scan_time;                 /* advisor_mode is "scan-time" (else "none") */
+        uint32_t target_scan_time_sec;  /* advisor_target_scan_time */
+        uint32_t max_cpu;               /* advisor_max_cpu, percent */
+        uint32_t min_pages;             /* advisor_min_pages_to_scan */
+        uint32_t max_pages;             /* advisor_max_pages_to_scan */
+} KsmAdvisor;
+
+static inline bool ksm_advisor_equal(const KsmAdvisor *a, const KsmAdvisor *b) {
+        return a->scan_time == b->scan_time && a->target_scan_time_sec == b->target_scan_time_sec &&
+               a->max_cpu == b->max_cpu && a->min_pages == b->min_pages && a->max_pages == b->max_pages;
+}
+
 /* Size of the kernel's struct ksm_rmap_item on 64-bit, used to compute general_profit on
  * kernels older than 6.4 that do not export it (mm/ksm.c). */
 #define KSM_RMAP_ITEM_BYTES 64

@@ -185,25 +185,25 @@ static void format_bytes(int64_t bytes, char *buf, size_t n) {
         snprintf(buf, n, "%s%.1f %s", bytes < 0 ? "-" : "", v, units[i]);
 }
 
-/* The adaptive scan controller: state, why it woke, its rate, the last pass, ksmd's CPU. */
-static void print_scan(json_object *p) {
-        const char *state = str(p, "ScanState"), *why = str(p, "ScanWakeReason");
+/* The adaptive scan controller: state, why it woke, its rate and the last pass; ksmd's CPU share. */
+static void format_scan(json_object *p, char *scan, size_t n_scan, char *cpu, size_t n_cpu) {
+        const char *state = str(p, "ScanState");
         json_object *v;
 
         if (streq(state, "off") || streq(state, "n/a"))
-                printf("           Scan: %s\n", state);
+                snprintf(scan, n_scan, "%s", state);
         else
-                printf("           Scan: %s (woke on %s), %" PRIu64 " pages/s, last pass merged %" PRIi64 " pages\n",
-                       state, why, u64(p, "ScanPagesPerSecond"),
-                       json_object_object_get_ex(p, "PagesMergedLastPass", &v) ? json_object_get_int64(v) : 0);
+                snprintf(scan, n_scan, "%s (woke on %s), %" PRIu64 " pages/s, last pass merged %" PRIi64 " pages",
+                         state, str(p, "ScanWakeReason"), u64(p, "ScanPagesPerSecond"),
+                         json_object_object_get_ex(p, "PagesMergedLastPass", &v) ? json_object_get_int64(v) : 0);
         if (json_object_object_get_ex(p, "KsmdCPUPercent", &v) && json_object_get_double(v) >= 0)
-                printf("       ksmd CPU: %.1f %% of one CPU\n", json_object_get_double(v));
+                snprintf(cpu, n_cpu, "%.1f %% of one CPU", json_object_get_double(v));
         else
-                printf("       ksmd CPU: n/a\n");
+                snprintf(cpu, n_cpu, "n/a");
 }
 
 static void print_status(json_object *p) {
-        char saved[32], profit[32], when[64] = "never";
+        char saved[32], profit[32], when[64] = "never", scan[160], cpu[32];
         json_object *v;
         int64_t gp = 0;
         uint64_t last = last_reconcile_usec(p);
@@ -212,6 +212,7 @@ static void print_status(json_object *p) {
         if (json_object_object_get_ex(p, "GeneralProfit", &v))
                 gp = json_object_get_int64(v);
         format_bytes((int64_t) u64(p, "SavedBytes"), saved, sizeof(saved));
+        format_scan(p, scan, sizeof(scan), cpu, sizeof(cpu));
         format_bytes(gp, profit, sizeof(profit));
         if (last > 0) {
                 time_t t = (time_t) (last / 1000000);
@@ -226,7 +227,8 @@ static void print_status(json_object *p) {
         printf("       Selected: %s\n", yes_no(p, "Selected"));
         printf("        Managed: %s\n", yes_no(p, "Managed"));
         printf("         Policy: %s\n", str(p, "Policy"));
-        print_scan(p);
+        printf("           Scan: %s\n", scan);
+        printf("     CPU (ksmd): %s\n", cpu);
         printf("      Connected: %s\n", yes_no(p, "Connected"));
         printf("  Pages to scan: %" PRIu64 "\n", u64(p, "PagesToScan"));
         printf("  Sleep (msecs): %" PRIu64 "\n", u64(p, "SleepMillisecs"));

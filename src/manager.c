@@ -283,6 +283,16 @@ static int manager_gather(Manager *m, Gathered *g, ReconcileInput *ret) {
                 .pages_locked = streq(m->snapshot.advisor_mode, "scan-time"),
                 .record_state = m->record_state,
                 .record = m->record,
+                .has_advisor = m->snapshot.has_advisor,
+                .advisor = m->snapshot.advisor,
+                .want_advisor = policy_effective(m->config.policy, m->snapshot.has_advisor) == POLICY_ADVISOR,
+                .advisor_want = {
+                        .scan_time = true,
+                        .target_scan_time_sec = m->config.advisor_target_scan_time_sec,
+                        .max_cpu = m->config.advisor_max_cpu,
+                        .min_pages = m->config.advisor_min_pages,
+                        .max_pages = m->config.advisor_max_pages,
+                },
                 .have_node = g->have_node,
                 .node_annotation = g->have_node ? node_view_annotation(&g->node, KSM_ANNOTATION_MANAGED) : NULL,
         };
@@ -338,16 +348,47 @@ static int manager_write_attr(Manager *m, const char *attr, uint64_t value, char
         return r;
 }
 
+/* The advisor's settings, then advisor_mode: the mode applies settings already in place. */
+static int manager_write_advisor(Manager *m, const KsmAdvisor *a, char **errors) {
+        const char *mode = a->scan_time ? "scan-time" : "none";
+        int r;
+
+        /* Minimum and maximum in the order that keeps min <= max at every step. */
+        if (a->min_pages > m->snapshot.advisor.max_pages) {
+                (void) manager_write_attr(m, "advisor_max_pages_to_scan", a->max_pages, errors);
+                (void) manager_write_attr(m, "advisor_min_pages_to_scan", a->min_pages, errors);
+        } else {
+                (void) manager_write_attr(m, "advisor_min_pages_to_scan", a->min_pages, errors);
+                (void) manager_write_attr(m, "advisor_max_pages_to_scan", a->max_pages, errors);
+        }
+        (void) manager_write_attr(m, "advisor_target_scan_time", a->target_scan_time_sec, errors);
+        (void) manager_write_attr(m, "advisor_max_cpu", a->max_cpu, errors);
+
+        r = ksm_sysfs_write_string(m->sysfs, "advisor_mode", mode);
+        if (r < 0) {
+                log_error_errno(r, "Failed to write %s to %s/advisor_mode: %m", mode, m->config.sysfs_dir);
+                free(*errors);
+                *errors = strdup_printf("Failed to write %s to %s/advisor_mode: %s", mode, m->config.sysfs_dir,
+                                        strerror(-r));
+                return r;
+        }
+        log_info("KSM advisor_mode set to %s.", mode);
+        return 0;
+}
+
 static int manager_apply_writes(Manager *m, const ReconcileDecision *d, char **errors) {
         int r = 0;
 
         /* Starting: set the rate first so ksmd never runs at a stale rate. Stopping: stop first,
-         * then put the old rate back. */
+         * then put the old rate back. The advisor goes before pages_to_scan either way: writing
+         * advisor_mode resets pages_to_scan, and the kernel refuses pages_to_scan under it. */
         if (d->write_run && d->run == KSM_RUN_STOPPED) {
                 r = manager_write_attr(m, "run", d->run, errors);
                 if (r < 0)
                         return r;
         }
+        if (d->write_advisor)
+                (void) manager_write_advisor(m, &d->advisor, errors);
         if (d->write_pages)
                 (void) manager_write_attr(m, "pages_to_scan", d->pages_to_scan, errors);
         if (d->write_sleep)
@@ -379,7 +420,7 @@ static void manager_apply(Manager *m, const ReconcileInput *in, const ReconcileD
                 return;
         }
 
-        if (m->sysfs && (d->write_run || d->write_pages || d->write_sleep)) {
+        if (m->sysfs && (d->write_run || d->write_pages || d->write_sleep || d->write_advisor)) {
                 r = manager_apply_writes(m, d, errors);
                 if (r < 0 && d->action == KSM_ACTION_RESTORE)
                         return;         /* still ours: keep the claim so the next pass tries again */
@@ -582,6 +623,7 @@ static void manager_update_scan_control(Manager *m) {
         bool active;
 
         active = m->sysfs && m->managed && m->snapshot.available && m->snapshot.run == KSM_RUN_MERGING &&
+                 !streq(m->snapshot.advisor_mode, "scan-time") &&
                  policy_effective(m->config.policy, m->snapshot.has_advisor) == POLICY_ALWAYS;
 
         if (!active) {

@@ -31,8 +31,11 @@ static bool record_equal(const Record *a, const Record *b) {
                 return false;
         if (!a->have_saved)
                 return true;
-        return a->saved_pages_to_scan == b->saved_pages_to_scan &&
-               a->saved_sleep_millisecs == b->saved_sleep_millisecs;
+        if (a->saved_pages_to_scan != b->saved_pages_to_scan ||
+            a->saved_sleep_millisecs != b->saved_sleep_millisecs ||
+            a->have_saved_advisor != b->have_saved_advisor)
+                return false;
+        return !a->have_saved_advisor || ksm_advisor_equal(&a->saved_advisor, &b->saved_advisor);
 }
 
 /* Ownership as far as it can be proven. The local record wins; without a usable one the
@@ -47,8 +50,19 @@ static Record effective_record(const ReconcileInput *in) {
         };
 }
 
+/* Plans the advisor's settings; returns whether pages_to_scan stays locked by it afterwards. */
+static bool plan_advisor(const ReconcileInput *in, ReconcileDecision *d, const KsmAdvisor *want) {
+        if (in->has_advisor && want && !ksm_advisor_equal(&in->advisor, want)) {
+                d->write_advisor = true;
+                d->advisor = *want;
+        }
+        return d->write_advisor ? d->advisor.scan_time : in->pages_locked;
+}
+
 static void plan_tuning(const ReconcileInput *in, ReconcileDecision *d, uint32_t pages, uint32_t sleep_ms) {
-        if (!in->pages_locked && pages != in->pages_to_scan) {
+        bool locked = d->write_advisor ? d->advisor.scan_time : in->pages_locked;
+
+        if (!locked && pages != in->pages_to_scan) {
                 d->write_pages = true;
                 d->pages_to_scan = pages;
         }
@@ -103,20 +117,38 @@ void reconcile_decide(const ReconcileInput *in, ReconcileDecision *ret) {
                                         .have_saved = true,
                                         .saved_pages_to_scan = in->pages_to_scan,
                                         .saved_sleep_millisecs = in->sleep_millisecs,
+                                        .have_saved_advisor = in->has_advisor,
+                                        .saved_advisor = in->advisor,
                                 };
                                 d.record_write_before = true;
+                                (void) plan_advisor(in, &d, in->want_advisor ? &in->advisor_want : NULL);
                                 plan_tuning(in, &d, in->want.pages_to_scan, in->want.sleep_millisecs);
                                 d.write_run = true;
                                 d.run = KSM_RUN_MERGING;
                         }
                 } else if (in->want.run) {
+                        const KsmAdvisor *adv = NULL;
+
+                        if (in->want_advisor) {
+                                /* A record from before the advisor was handled: save its settings
+                                 * first, so that giving KSM back can restore them. */
+                                if (!rec.have_saved_advisor && in->has_advisor) {
+                                        d.new_record.have_saved_advisor = true;
+                                        d.new_record.saved_advisor = in->advisor;
+                                }
+                                adv = &in->advisor_want;
+                        } else if (rec.have_saved_advisor && in->advisor.scan_time && !rec.saved_advisor.scan_time)
+                                adv = &rec.saved_advisor;       /* left Policy=advisor: put it back */
+                        (void) plan_advisor(in, &d, adv);
+                        if (d.write_advisor && !record_equal(&d.new_record, &rec))
+                                d.record_write_before = true;
                         plan_tuning(in, &d, in->want.pages_to_scan, in->want.sleep_millisecs);
                         if (!running) {
                                 d.action = KSM_ACTION_START;
                                 d.reason = "selected and managed, KSM found off: switching it back on";
                                 d.write_run = true;
                                 d.run = KSM_RUN_MERGING;
-                        } else if (d.write_pages || d.write_sleep) {
+                        } else if (d.write_pages || d.write_sleep || d.write_advisor) {
                                 d.action = KSM_ACTION_TUNE;
                                 d.reason = "selected and managed: adjusting the scan rate";
                         } else {
@@ -143,6 +175,8 @@ void reconcile_decide(const ReconcileInput *in, ReconcileDecision *ret) {
                         d.write_run = true;
                         d.run = KSM_RUN_STOPPED;
                 }
+                if (rec.have_saved_advisor)
+                        (void) plan_advisor(in, &d, &rec.saved_advisor);
                 if (rec.have_saved)
                         plan_tuning(in, &d, rec.saved_pages_to_scan, rec.saved_sleep_millisecs);
                 d.new_record = (Record) { .claimed = false };

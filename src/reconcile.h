@@ -23,6 +23,8 @@ typedef struct Record {
         bool have_saved;                /* saved_* hold the values from before the claim */
         uint32_t saved_pages_to_scan;
         uint32_t saved_sleep_millisecs;
+        bool have_saved_advisor;        /* saved_advisor holds the advisor settings from before */
+        KsmAdvisor saved_advisor;
 } Record;
 
 typedef enum RecordState {
@@ -41,6 +43,10 @@ typedef struct ReconcileInput {
         bool pages_locked;              /* advisor_mode=scan-time: pages_to_scan may not be written */
         RecordState record_state;
         Record record;                  /* meaningful when record_state == RECORD_VALID */
+        bool has_advisor;               /* the kernel has advisor_mode */
+        KsmAdvisor advisor;             /* its settings now */
+        bool want_advisor;              /* Policy=advisor: hand the rate to the kernel's advisor */
+        KsmAdvisor advisor_want;        /* the settings for it (scan_time set) */
         bool have_node;                 /* this node's object is known (and parsed) */
         const char *node_annotation;    /* current kubevirt.io/ksm-handler-managed, NULL if absent or unknown */
         Tuning want;                    /* policy_compute() result for when the daemon owns KSM */
@@ -65,8 +71,11 @@ typedef struct ReconcileDecision {
         bool record_write_after;
         Record new_record;
 
-        /* Sysfs writes, in this order: pages_to_scan, sleep_millisecs, run when starting;
-         * run, pages_to_scan, sleep_millisecs when restoring. */
+        /* Sysfs writes, in this order: the advisor's settings then advisor_mode, pages_to_scan,
+         * sleep_millisecs, run when starting; run, the advisor, pages_to_scan, sleep_millisecs when
+         * restoring (writing advisor_mode resets pages_to_scan, so the advisor goes first). */
+        bool write_advisor;
+        KsmAdvisor advisor;
         bool write_run;
         KsmRun run;
         bool write_pages;

@@ -51,6 +51,21 @@ char *record_format(const Record *r) {
                         return NULL;
         }
 
+        if (r->have_saved_advisor) {
+                const KsmAdvisor *a = &r->saved_advisor;
+
+                saved = json_object_new_object();
+                if (!saved)
+                        return NULL;
+                if (object_add(saved, "mode", json_object_new_string(a->scan_time ? "scan-time" : "none")) < 0 ||
+                    object_add(saved, "target_scan_time", json_object_new_int64(a->target_scan_time_sec)) < 0 ||
+                    object_add(saved, "max_cpu", json_object_new_int64(a->max_cpu)) < 0 ||
+                    object_add(saved, "min_pages_to_scan", json_object_new_int64(a->min_pages)) < 0 ||
+                    object_add(saved, "max_pages_to_scan", json_object_new_int64(a->max_pages)) < 0 ||
+                    object_add(o, "saved_advisor", TAKE_PTR(saved)) < 0)
+                        return NULL;
+        }
+
         s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
         if (!s)
                 return NULL;
@@ -106,8 +121,49 @@ static int parse_saved(json_object *saved, Record *rec) {
         return 0;
 }
 
+/* "saved_advisor": every field present once, of the right type. */
+static int parse_saved_advisor(json_object *saved, Record *rec) {
+        KsmAdvisor *a = &rec->saved_advisor;
+        unsigned seen = 0;
+
+        if (!json_object_is_type(saved, json_type_object))
+                return -EBADMSG;
+
+        json_object_object_foreach(saved, key, val) {
+                static const char *const keys[] = {
+                        "mode", "target_scan_time", "max_cpu", "min_pages_to_scan", "max_pages_to_scan",
+                };
+                uint32_t *fields[] = { NULL, &a->target_scan_time_sec, &a->max_cpu, &a->min_pages, &a->max_pages };
+                size_t i;
+
+                for (i = 0; i < ELEMENTSOF(keys); i++)
+                        if (streq(key, keys[i]))
+                                break;
+                if (i == ELEMENTSOF(keys) || (seen & (1u << i)))
+                        return -EBADMSG;
+                seen |= 1u << i;
+
+                if (i == 0) {
+                        const char *m;
+
+                        if (!json_object_is_type(val, json_type_string))
+                                return -EBADMSG;
+                        m = json_object_get_string(val);
+                        if (!streq(m, "none") && !streq(m, "scan-time"))
+                                return -EBADMSG;
+                        a->scan_time = streq(m, "scan-time");
+                } else if (!json_get_u32(val, fields[i]))
+                        return -EBADMSG;
+        }
+        if (seen != (1u << 5) - 1)
+                return -EBADMSG;
+
+        rec->have_saved_advisor = true;
+        return 0;
+}
+
 static int parse_object(json_object *o, Record *rec) {
-        bool have_version = false, have_claimed = false, have_saved = false;
+        bool have_version = false, have_claimed = false, have_saved = false, have_advisor = false;
 
         if (!json_object_is_type(o, json_type_object))
                 return -EBADMSG;
@@ -128,6 +184,10 @@ static int parse_object(json_object *o, Record *rec) {
                         if (parse_saved(val, rec) < 0)
                                 return -EBADMSG;
                         have_saved = true;
+                } else if (streq(key, "saved_advisor") && !have_advisor) {
+                        if (parse_saved_advisor(val, rec) < 0)
+                                return -EBADMSG;
+                        have_advisor = true;
                 } else
                         return -EBADMSG;
         }

@@ -64,7 +64,7 @@ busctl --system call "$BUS" "$OBJ" "$IFACE" Reconcile
 eventually "Reconcile(): ScanState waking" $((5 * SLOW)) prop_is ScanState '"waking"'
 check "Reconcile(): ScanWakeReason request" prop_is ScanWakeReason '"request"'
 check "ksmctl status shows the scan line" bash -c "'$KSMCTL' status | grep -q 'Scan: waking (woke on request), 1000000 pages/s'"
-check "ksmctl status shows ksmd's CPU line" bash -c "'$KSMCTL' status | grep -q 'ksmd CPU: '"
+check "ksmctl status shows ksmd's CPU line" bash -c "'$KSMCTL' status | grep -q 'CPU (ksmd): '"
 check "KsmdCPUPercent is a number" bash -c "busctl --system get-property $BUS $OBJ $IFACE KsmdCPUPercent | grep -qE '^d -?[0-9]'"
 
 # 5. Someone else changes the rate while it is ours: the controller's rate comes back.
