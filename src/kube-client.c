@@ -5,7 +5,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
 
@@ -14,6 +16,11 @@
 #include "log.h"
 #include "macro.h"
 #include "util.h"
+
+/* First retry delay; client-go's reflector starts its backoff at 800 ms, we at 500 ms. */
+#define BACKOFF_BASE_USEC (500 * USEC_PER_MSEC)
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(char *, curl_free);
 
 struct KubeClient {
         sd_event *event;
@@ -69,8 +76,68 @@ uint64_t kube_request_retry_after_usec(const KubeRequest *r) {
         return r ? r->retry_after_usec : 0;
 }
 
-void kube_client_invalidate_token(KubeClient *c) {
-        c->token_stale = true;
+static const char *const kube_status_class_table[_KUBE_STATUS_CLASS_MAX] = {
+        [KUBE_STATUS_SUCCESS] = "success",
+        [KUBE_STATUS_UNAUTHORIZED] = "unauthorized (token rejected; re-reading the token file)",
+        [KUBE_STATUS_FORBIDDEN] = "forbidden",
+        [KUBE_STATUS_NOT_FOUND] = "not found",
+        [KUBE_STATUS_GONE] = "gone",
+        [KUBE_STATUS_THROTTLED] = "too many requests",
+        [KUBE_STATUS_SERVER_ERROR] = "server error",
+        [KUBE_STATUS_UNEXPECTED] = "unexpected response",
+};
+
+DEFINE_STRING_TABLE_TO_STRING(kube_status_class, KubeStatusClass, _KUBE_STATUS_CLASS_MAX);
+
+KubeStatusClass kube_status_class(long status) {
+        if (status >= 200 && status < 300)
+                return KUBE_STATUS_SUCCESS;
+        switch (status) {
+        case 401:
+                return KUBE_STATUS_UNAUTHORIZED;
+        case 403:
+                return KUBE_STATUS_FORBIDDEN;
+        case 404:
+                return KUBE_STATUS_NOT_FOUND;
+        case 410:
+                return KUBE_STATUS_GONE;
+        case 429:
+                return KUBE_STATUS_THROTTLED;
+        default:
+                return status >= 500 ? KUBE_STATUS_SERVER_ERROR : KUBE_STATUS_UNEXPECTED;
+        }
+}
+
+uint32_t kube_client_random_u32(void) {
+        uint32_t v;
+
+        if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+                v = (uint32_t) time(NULL) ^ (uint32_t) getpid();
+        return v;
+}
+
+uint64_t kube_client_backoff_usec(unsigned attempt, uint64_t cap_usec, uint32_t random) {
+        uint64_t d = BACKOFF_BASE_USEC;
+
+        for (unsigned i = 0; i < attempt && d < cap_usec; i++)
+                d *= 2;
+        d = MIN(d, cap_usec);
+        /* ±20 % jitter so that a fleet of nodes does not come back in lockstep. */
+        return d - d / 5 + (d * 2 / 5) * (random % 1001) / 1000;
+}
+
+uint64_t kube_client_retry_delay_usec(unsigned attempt) {
+        return kube_client_backoff_usec(attempt, KUBE_BACKOFF_CAP_USEC, kube_client_random_u32());
+}
+
+char *kube_client_escape(const char *s) {
+        _cleanup_(curl_freep) char *e = NULL;
+
+        assert(s);
+
+        /* curl allocates with its own allocator: hand out a malloc'd copy. */
+        e = curl_easy_escape(NULL, s, 0);
+        return e ? strdup(e) : NULL;
 }
 
 static int kube_client_refresh_token(KubeClient *c) {
@@ -144,6 +211,10 @@ static void on_glue_done(CurlGlue *g, CURL *easy, CURLcode result, void *userdat
         error = r->error < 0 ? r->error : errno_from_curl(result);
         if (error < 0 && error != r->error)
                 log_debug("%s %s: %s", r->stream ? "Watch" : "Request", r->url, curl_easy_strerror(result));
+        /* Bound service-account tokens rotate: whichever request the server refused, the next one
+         * re-reads the token file. */
+        if (error == 0 && kube_status_class(r->status) == KUBE_STATUS_UNAUTHORIZED)
+                r->client->token_stale = true;
 
         if (r->on_done)
                 r->on_done(r, error, r->status, r->buf, r->len, r->userdata);
@@ -381,21 +452,52 @@ oom:
         return -ENOMEM;
 }
 
-static char *dup_or_null(const char *s) {
-        return s ? strdup(s) : NULL;
+/* *ret = the len bytes at src with a NUL appended, or NULL when src is NULL. 0 or -ENOMEM. */
+static int copy_blob(const char *src, size_t len, char **ret) {
+        char *p = NULL;
+
+        if (src) {
+                p = malloc(len + 1);
+                if (!p)
+                        return -ENOMEM;
+                memcpy(p, src, len);
+                p[len] = 0;
+        }
+        *ret = p;
+        return 0;
 }
 
-static char *memdup_or_null(const char *s, size_t n) {
-        char *p;
+static int copy_text(const char *src, char **ret) {
+        return copy_blob(src, src ? strlen(src) : 0, ret);
+}
 
-        if (!s)
-                return NULL;
-        p = malloc(n + 1);
-        if (!p)
-                return NULL;
-        memcpy(p, s, n);
-        p[n] = 0;
-        return p;
+/* A deep copy of every field of src. 0 or -ENOMEM (*ret untouched). */
+static int kube_credentials_copy(const KubeCredentials *src, KubeCredentials *ret) {
+        /* The lengths go in first, so that kube_credentials_done() erases the right number of key
+         * bytes on failure. */
+        _cleanup_(kube_credentials_done) KubeCredentials c = {
+                .insecure_skip_tls_verify = src->insecure_skip_tls_verify,
+                .ca_data_len = src->ca_data_len,
+                .client_cert_data_len = src->client_cert_data_len,
+                .client_key_data_len = src->client_key_data_len,
+        };
+
+        if (copy_text(src->server, &c.server) < 0 ||
+            copy_text(src->tls_server_name, &c.tls_server_name) < 0 ||
+            copy_text(src->ca_file, &c.ca_file) < 0 ||
+            copy_blob(src->ca_data, src->ca_data_len, &c.ca_data) < 0 ||
+            copy_text(src->client_cert_file, &c.client_cert_file) < 0 ||
+            copy_blob(src->client_cert_data, src->client_cert_data_len, &c.client_cert_data) < 0 ||
+            copy_text(src->client_key_file, &c.client_key_file) < 0 ||
+            copy_blob(src->client_key_data, src->client_key_data_len, &c.client_key_data) < 0 ||
+            copy_text(src->token, &c.token) < 0 ||
+            copy_text(src->token_file, &c.token_file) < 0 ||
+            copy_text(src->namespace, &c.namespace) < 0)
+                return -ENOMEM;
+
+        *ret = c;
+        c = (KubeCredentials) {};
+        return 0;
 }
 
 int kube_client_new(sd_event *e, const KubeCredentials *creds, KubeClient **ret) {
@@ -415,27 +517,11 @@ int kube_client_new(sd_event *e, const KubeCredentials *creds, KubeClient **ret)
         if (r < 0)
                 return r;
 
-        c->creds.server = strdup(creds->server);
-        c->creds.insecure_skip_tls_verify = creds->insecure_skip_tls_verify;
-        c->creds.ca_file = dup_or_null(creds->ca_file);
-        c->creds.ca_data = memdup_or_null(creds->ca_data, creds->ca_data_len);
-        c->creds.ca_data_len = creds->ca_data_len;
-        c->creds.client_cert_file = dup_or_null(creds->client_cert_file);
-        c->creds.client_cert_data = memdup_or_null(creds->client_cert_data, creds->client_cert_data_len);
-        c->creds.client_cert_data_len = creds->client_cert_data_len;
-        c->creds.client_key_file = dup_or_null(creds->client_key_file);
-        c->creds.client_key_data = memdup_or_null(creds->client_key_data, creds->client_key_data_len);
-        c->creds.client_key_data_len = creds->client_key_data_len;
-        c->creds.token_file = dup_or_null(creds->token_file);
-        c->token = dup_or_null(creds->token);
-        if (!c->creds.server ||
-            (creds->ca_file && !c->creds.ca_file) || (creds->ca_data && !c->creds.ca_data) ||
-            (creds->client_cert_file && !c->creds.client_cert_file) ||
-            (creds->client_cert_data && !c->creds.client_cert_data) ||
-            (creds->client_key_file && !c->creds.client_key_file) ||
-            (creds->client_key_data && !c->creds.client_key_data) ||
-            (creds->token_file && !c->creds.token_file) || (creds->token && !c->token))
-                return -ENOMEM;
+        r = kube_credentials_copy(creds, &c->creds);
+        if (r < 0)
+                return r;
+        /* The static token serves until a token file, if any, is read. */
+        c->token = TAKE_PTR(c->creds.token);
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -448,9 +534,7 @@ KubeClient *kube_client_free(KubeClient *c) {
                 explicit_bzero(c->token, strlen(c->token));
                 free(c->token);
         }
-        if (c->creds.client_key_data)
-                explicit_bzero(c->creds.client_key_data, c->creds.client_key_data_len);
-        kube_credentials_done(&c->creds);
+        kube_credentials_done(&c->creds);       /* erases the key and any token it holds */
         curl_glue_free(c->glue);
         sd_event_unref(c->event);
         free(c);

@@ -2,6 +2,7 @@
  * authentication, TLS, timeouts, streaming for watches. Knows URLs, not their meaning. */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
@@ -37,6 +38,44 @@ typedef struct KubeRequestOptions {
 #define KUBE_CONNECT_TIMEOUT_USEC (10 * UINT64_C(1000000))
 #define KUBE_REQUEST_TIMEOUT_USEC (30 * UINT64_C(1000000))
 #define KUBE_MAX_BODY_BYTES (16U * 1024U * 1024U)
+#define KUBE_BACKOFF_CAP_USEC (30 * UINT64_C(1000000))
+
+/* What an HTTP status from the API server means. The one place that gives statuses a meaning;
+ * on a 401 the client has already dropped its token before on_done runs. */
+typedef enum KubeStatusClass {
+        KUBE_STATUS_SUCCESS,            /* 2xx */
+        KUBE_STATUS_UNAUTHORIZED,       /* 401: token rejected; the next request re-reads the token file */
+        KUBE_STATUS_FORBIDDEN,          /* 403: RBAC refused; the caller names the missing permission */
+        KUBE_STATUS_NOT_FOUND,          /* 404 */
+        KUBE_STATUS_GONE,               /* 410: the resourceVersion expired; re-list */
+        KUBE_STATUS_THROTTLED,          /* 429: retry, after Retry-After if given */
+        KUBE_STATUS_SERVER_ERROR,       /* 5xx: retry, after Retry-After if given */
+        KUBE_STATUS_UNEXPECTED,         /* anything else */
+        _KUBE_STATUS_CLASS_MAX,
+        _KUBE_STATUS_CLASS_INVALID = -EINVAL,
+} KubeStatusClass;
+
+/* Pure. Never _KUBE_STATUS_CLASS_INVALID. */
+KubeStatusClass kube_status_class(long status);
+/* A few words for messages ("too many requests"), or NULL when out of range. */
+const char *kube_status_class_to_string(KubeStatusClass c);
+
+/* true for a status worth retrying as is, with backoff or Retry-After: 429 and 5xx. */
+static inline bool kube_status_class_is_transient(KubeStatusClass c) {
+        return c == KUBE_STATUS_THROTTLED || c == KUBE_STATUS_SERVER_ERROR;
+}
+
+/* The delay before retry number attempt (from 0) while the server is away: exponential from
+ * 500 ms, capped at cap_usec, with ±20 % jitter taken from random. Pure, exposed for tests. */
+uint64_t kube_client_backoff_usec(unsigned attempt, uint64_t cap_usec, uint32_t random);
+/* The same with the KUBE_BACKOFF_CAP_USEC cap and fresh jitter. */
+uint64_t kube_client_retry_delay_usec(unsigned attempt);
+/* A random number for jitter: getrandom(), or time and pid while the pool is not ready. */
+uint32_t kube_client_random_u32(void);
+
+/* Percent-escapes s for a path segment or query value. A malloc'd string (free() it), or NULL
+ * when out of memory. */
+char *kube_client_escape(const char *s);
 
 /* Copies what it needs from creds. 0, -EINVAL (no server) or -ENOMEM. */
 int kube_client_new(sd_event *e, const KubeCredentials *creds, KubeClient **ret);
@@ -56,9 +95,6 @@ KubeRequest *kube_request_cancel(KubeRequest *r);
 
 /* The Retry-After of a 429/503 response, in µs (0 if none). */
 uint64_t kube_request_retry_after_usec(const KubeRequest *r);
-
-/* Makes the next request re-read the token file (after a 401: bound tokens rotate). */
-void kube_client_invalidate_token(KubeClient *c);
 
 /* Extracts "message" from a Status body for logs; returns a static fallback if none. The
  * result points into buf. */

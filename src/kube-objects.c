@@ -1,4 +1,5 @@
-/* kube-objects.c — pure json-c views of the KubeVirt CR and the Node, and the minimal merge patch. */
+/* kube-objects.c — pure json-c views of the KubeVirt CR and the Node, the minimal merge patch, and
+ * the Event body. */
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -6,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <json-c/json.h>
 
 #include "kube-objects.h"
@@ -582,5 +584,108 @@ int json_merge_patch(json_object *target, json_object *patch, json_object **ret)
         }
 
         *ret = TAKE_PTR(result);
+        return 0;
+}
+
+const char *kube_object_uid(json_object *o) {
+        return member_string(member(o, "metadata"), "uid");
+}
+
+/* Adds key/value string pairs, up to a NULL key. 0, -EINVAL (a NULL value) or -ENOMEM. */
+static int object_add_strings(json_object *o, ...) _sentinel_;
+static int object_add_strings(json_object *o, ...) {
+        const char *key;
+        va_list ap;
+        int r = 0;
+
+        va_start(ap, o);
+        while (r >= 0 && (key = va_arg(ap, const char *))) {
+                const char *value = va_arg(ap, const char *);
+                json_object *v;
+
+                if (!value) {
+                        r = -EINVAL;
+                        break;
+                }
+                v = json_object_new_string(value);
+                r = v ? object_add_consume(o, key, v) : -ENOMEM;
+        }
+        va_end(ap);
+        return r;
+}
+
+/* Adds a new object under key and returns it (borrowed from o), or NULL when out of memory. */
+static json_object *object_add_object(json_object *o, const char *key) {
+        json_object *v = json_object_new_object();
+
+        if (!v || object_add_consume(o, key, v) < 0)
+                return NULL;
+        return v;
+}
+
+int kube_event_build(const KubeEventInfo *e, json_object **ret) {
+        _cleanup_(json_object_putp) json_object *ev = NULL;
+        _cleanup_free_ char *generate_name = NULL;
+        json_object *md, *inv, *src, *count;
+        char ts[sizeof("YYYY-MM-DDTHH:MM:SSZ")];
+        time_t t;
+        struct tm tm;
+        int r;
+
+        assert(e && ret);
+
+        if (!e->namespace || !e->node_name || !e->type || !e->reason || !e->message || !e->component)
+                return -EINVAL;
+
+        /* RFC 3339 in UTC, as metav1.Time marshals; a year past 9999 does not fit. */
+        t = (time_t) (e->timestamp_usec / USEC_PER_SEC);
+        if (!gmtime_r(&t, &tm) || strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) != sizeof(ts) - 1)
+                return -EINVAL;
+
+        generate_name = strdup_printf("%s.", e->node_name);
+        ev = json_object_new_object();
+        if (!generate_name || !ev)
+                return -ENOMEM;
+
+        /* The member order is the order kubectl prints; keep it stable for tests and diffs. */
+        r = object_add_strings(ev, "apiVersion", "v1", "kind", "Event", NULL);
+        if (r < 0)
+                return r;
+        md = object_add_object(ev, "metadata");
+        if (!md)
+                return -ENOMEM;
+        r = object_add_strings(md, "generateName", generate_name, "namespace", e->namespace, NULL);
+        if (r < 0)
+                return r;
+        inv = object_add_object(ev, "involvedObject");
+        if (!inv)
+                return -ENOMEM;
+        r = object_add_strings(inv, "apiVersion", "v1", "kind", "Node", "name", e->node_name,
+                               "uid", e->node_uid ?: e->node_name, NULL);
+        if (r < 0)
+                return r;
+        r = object_add_strings(ev, "reason", e->reason, "message", e->message, "type", e->type, NULL);
+        if (r < 0)
+                return r;
+        src = object_add_object(ev, "source");
+        if (!src)
+                return -ENOMEM;
+        r = object_add_strings(src, "component", e->component, "host", e->node_name, NULL);
+        if (r < 0)
+                return r;
+        r = object_add_strings(ev, "firstTimestamp", ts, "lastTimestamp", ts, NULL);
+        if (r < 0)
+                return r;
+        count = json_object_new_int(1);
+        if (!count)
+                return -ENOMEM;
+        r = object_add_consume(ev, "count", count);
+        if (r < 0)
+                return r;
+        r = object_add_strings(ev, "reportingComponent", e->component, "reportingInstance", e->node_name, NULL);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(ev);
         return 0;
 }

@@ -1,8 +1,10 @@
-/* kube-objects.h — pure json-c views of the KubeVirt CR and the Node, and the minimal merge patch. */
+/* kube-objects.h — pure json-c views of the KubeVirt CR and the Node, the minimal merge patch, and
+ * the Event body. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <json-c/json.h>
 
 #include "selector.h"
@@ -68,3 +70,22 @@ int node_build_patch(const NodeView *cur, const char *want_label, const char *wa
 
 /* Applies a JSON merge patch (RFC 7386) to a deep copy of target. 0 or -ENOMEM. */
 int json_merge_patch(json_object *target, json_object *patch, json_object **ret);
+
+/* metadata.uid of an object when it is a string, else NULL. Borrowed from o. */
+const char *kube_object_uid(json_object *o);
+
+typedef struct KubeEventInfo {
+        const char *namespace;          /* where the Event is created ("default", as kubelet does) */
+        const char *node_name;          /* the Node the Event is about, and the reporting host */
+        const char *node_uid;           /* its metadata.uid; NULL: the name stands in */
+        const char *type;               /* "Normal" or "Warning" */
+        const char *reason;             /* CamelCase, e.g. "KsmEnabled" */
+        const char *message;
+        const char *component;          /* source.component and reportingComponent */
+        uint64_t timestamp_usec;        /* CLOCK_REALTIME; first and last timestamp, whole seconds */
+} KubeEventInfo;
+
+/* Builds a core/v1 Event about a Node (count 1, generateName "NODE."), ready to POST to
+ * /api/v1/namespaces/NAMESPACE/events. 0, -EINVAL (a field other than node_uid is NULL, or the
+ * timestamp is past year 9999) or -ENOMEM. */
+int kube_event_build(const KubeEventInfo *info, json_object **ret);

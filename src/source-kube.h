@@ -1,4 +1,5 @@
-/* source-kube.h — [Source] Type=kubernetes: list+watch of the KubeVirt CRs and this Node. */
+/* source-kube.h — [Source] Type=kubernetes: list+watch of the KubeVirt CRs and this Node, and
+ * writes to the Node. */
 #pragma once
 
 #include "kubeconfig.h"
@@ -10,10 +11,7 @@ typedef struct SourceKubeOptions {
         const char *event_namespace;            /* where Node events go; "default" as kubelet does */
 } SourceKubeOptions;
 
-/* 0 or -errno. */
+/* Creates the source; nothing is requested before source_start(). 0 or -errno (-EINVAL: no
+ * server in the credentials). */
 int source_kube_new(sd_event *e, const char *node_name, const SourceKubeOptions *o,
                     SourceChangedFn cb, void *userdata, Source **ret);
-
-/* Backoff between attempts while the server is away: exponential from 500 ms, capped, with
- * ±20 % jitter. Pure, exposed for tests. attempt counts from 0. */
-uint64_t source_kube_backoff_usec(unsigned attempt, uint64_t cap_usec, uint32_t random);

@@ -1,4 +1,5 @@
-/* test-kube-objects.c — table tests of the KubeVirt CR and Node views, the node patch and RFC 7386 merge patch. */
+/* test-kube-objects.c — table tests of the KubeVirt CR and Node views, the node patch, RFC 7386 merge
+ * patch, and the Event body. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -635,9 +636,131 @@ static void test_merge_order(void **state) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* kube_object_uid() */
+
+typedef struct UidCase {
+        const char *name;
+        const char *object;
+        const char *uid;
+} UidCase;
+
+static const UidCase uid_cases[] = {
+        { "uid: a string", "{\"metadata\":{\"name\":\"n\",\"uid\":\"6f1c0e2a-1b3d\"}}", "6f1c0e2a-1b3d" },
+        { "uid: empty string is a string", "{\"metadata\":{\"uid\":\"\"}}", "" },
+        { "uid: absent", "{\"metadata\":{\"name\":\"n\"}}", NULL },
+        { "uid: null", "{\"metadata\":{\"uid\":null}}", NULL },
+        { "uid: a number is not a uid", "{\"metadata\":{\"uid\":42}}", NULL },
+        { "uid: an object is not a uid", "{\"metadata\":{\"uid\":{\"a\":\"b\"}}}", NULL },
+        { "uid: metadata not an object", "{\"metadata\":[\"uid\"]}", NULL },
+        { "uid: no metadata", "{\"uid\":\"top-level\"}", NULL },
+        { "uid: not an object", "[{\"metadata\":{\"uid\":\"x\"}}]", NULL },
+        { "uid: NULL object", NULL, NULL },
+};
+
+static void test_uid(void **state) {
+        const UidCase *c = *state;
+        _cleanup_(json_object_putp) json_object *o = test_parse_json(c->name, c->object);
+
+        check_str(c->name, "uid", kube_object_uid(o), c->uid, false);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* kube_event_build() */
+
+/* 2023-11-14T22:13:20Z */
+#define T0 (UINT64_C(1700000000) * UINT64_C(1000000))
+
+#define INFO(ns, node, uid, typ, why, msg, comp, ts)                                                     \
+        { .namespace = (ns), .node_name = (node), .node_uid = (uid), .type = (typ), .reason = (why),        \
+          .message = (msg), .component = (comp), .timestamp_usec = (ts) }
+/* The usual fields, at time ts. */
+#define INFO0(ts) INFO("default", "node01", "uid-1", "Normal", "KsmEnabled", "KSM switched on.", "kubevirt-ksmd", ts)
+
+/* The whole Event, in the order it is built (the comparison includes the order). */
+#define EVENT(ns, node, uid, reason, message, type, component, ts)                                      \
+        "{\"apiVersion\":\"v1\",\"kind\":\"Event\","                                                   \
+        "\"metadata\":{\"generateName\":\"" node ".\",\"namespace\":\"" ns "\"},"                       \
+        "\"involvedObject\":{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"name\":\"" node "\",\"uid\":\"" uid "\"}," \
+        "\"reason\":\"" reason "\",\"message\":\"" message "\",\"type\":\"" type "\","                   \
+        "\"source\":{\"component\":\"" component "\",\"host\":\"" node "\"},"                           \
+        "\"firstTimestamp\":\"" ts "\",\"lastTimestamp\":\"" ts "\",\"count\":1,"                         \
+        "\"reportingComponent\":\"" component "\",\"reportingInstance\":\"" node "\"}"
+
+#define EVENT0(ts) EVENT("default", "node01", "uid-1", "KsmEnabled", "KSM switched on.", "Normal", "kubevirt-ksmd", ts)
+
+typedef struct EventCase {
+        const char *name;
+        KubeEventInfo info;
+        int ret;
+        const char *event;      /* when ret is 0 */
+} EventCase;
+
+static const EventCase event_cases[] = {
+        { "event: Normal, with the node's uid", INFO0(T0), 0, EVENT0("2023-11-14T22:13:20Z") },
+        { "event: no uid: the node name stands in",
+          INFO("default", "node01", NULL, "Normal", "KsmEnabled", "KSM switched on.", "kubevirt-ksmd", T0), 0,
+          EVENT("default", "node01", "node01", "KsmEnabled", "KSM switched on.", "Normal", "kubevirt-ksmd",
+                "2023-11-14T22:13:20Z") },
+        { "event: Warning, another namespace, node and component",
+          INFO("kubevirt", "worker-7.example", "uid-2", "Warning", "KsmNodePatchFailed", "HTTP 403", "x", T0), 0,
+          EVENT("kubevirt", "worker-7.example", "uid-2", "KsmNodePatchFailed", "HTTP 403", "Warning", "x",
+                "2023-11-14T22:13:20Z") },
+        { "event: the part of a second is dropped", INFO0(T0 + 999999), 0, EVENT0("2023-11-14T22:13:20Z") },
+        { "event: the epoch", INFO0(0), 0, EVENT0("1970-01-01T00:00:00Z") },
+        { "event: a leap day", INFO0(UINT64_C(1709208000) * 1000000), 0, EVENT0("2024-02-29T12:00:00Z") },
+        { "event: the last second of year 9999", INFO0(UINT64_C(253402300799) * 1000000), 0,
+          EVENT0("9999-12-31T23:59:59Z") },
+        { "event: year 10000 does not fit", INFO0(UINT64_C(253402300800) * 1000000), -EINVAL },
+        { "event: the largest timestamp", INFO0(UINT64_MAX), -EINVAL },
+        { "event: quotes, backslash, newline, control and UTF-8 in the message",
+          INFO("default", "node01", "uid-1", "Normal", "KsmEnabled", "say \"hi\"\\\n\x01 — ok", "kubevirt-ksmd", T0), 0,
+          EVENT("default", "node01", "uid-1", "KsmEnabled", "say \\\"hi\\\"\\\\\\n\\u0001 — ok", "Normal",
+                "kubevirt-ksmd", "2023-11-14T22:13:20Z") },
+        { "event: an empty message is kept",
+          INFO("default", "node01", "uid-1", "Normal", "KsmEnabled", "", "kubevirt-ksmd", T0), 0,
+          EVENT("default", "node01", "uid-1", "KsmEnabled", "", "Normal", "kubevirt-ksmd", "2023-11-14T22:13:20Z") },
+        { "event: no namespace",
+          INFO(NULL, "node01", "uid-1", "Normal", "KsmEnabled", "KSM switched on.", "kubevirt-ksmd", T0), -EINVAL },
+        { "event: no node name",
+          INFO("default", NULL, "uid-1", "Normal", "KsmEnabled", "KSM switched on.", "kubevirt-ksmd", T0), -EINVAL },
+        { "event: no type",
+          INFO("default", "node01", "uid-1", NULL, "KsmEnabled", "KSM switched on.", "kubevirt-ksmd", T0), -EINVAL },
+        { "event: no reason",
+          INFO("default", "node01", "uid-1", "Normal", NULL, "KSM switched on.", "kubevirt-ksmd", T0), -EINVAL },
+        { "event: no message",
+          INFO("default", "node01", "uid-1", "Normal", "KsmEnabled", NULL, "kubevirt-ksmd", T0), -EINVAL },
+        { "event: no component",
+          INFO("default", "node01", "uid-1", "Normal", "KsmEnabled", "KSM switched on.", NULL, T0), -EINVAL },
+};
+
+static void test_event(void **state) {
+        const EventCase *c = *state;
+        _cleanup_(json_object_putp) json_object *got = NULL, *want = NULL;
+        _cleanup_free_ char *want_text = NULL;
+        int r;
+
+        r = kube_event_build(&c->info, &got);
+        if (r != c->ret)
+                fail_msg("%s: kube_event_build() = %d, expected %d", c->name, r, c->ret);
+        if (r < 0) {
+                if (got)
+                        fail_msg("%s: an event was returned with an error", c->name);
+                return;
+        }
+
+        /* Both printed by json-c: equal text means equal members in equal order. */
+        want = test_parse_json(c->name, c->event);
+        want_text = strdup(to_string(want));
+        assert_non_null(want_text);
+        if (!streq(to_string(got), want_text))
+                fail_msg("%s: event %s, expected %s", c->name, to_string(got), want_text);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 
 #define N_CASES (ELEMENTSOF(config_cases) + ELEMENTSOF(document_cases) + ELEMENTSOF(node_cases) + \
-                 ELEMENTSOF(patch_cases) + ELEMENTSOF(merge_cases))
+                 ELEMENTSOF(patch_cases) + ELEMENTSOF(merge_cases) + ELEMENTSOF(uid_cases) + \
+                 ELEMENTSOF(event_cases))
 
 int main(void) {
         struct CMUnitTest tests[N_CASES + 5];
@@ -648,6 +771,8 @@ int main(void) {
         TEST_ADD_TABLE(tests, n, node_cases, test_node);
         TEST_ADD_TABLE(tests, n, patch_cases, test_patch);
         TEST_ADD_TABLE(tests, n, merge_cases, test_merge);
+        TEST_ADD_TABLE(tests, n, uid_cases, test_uid);
+        TEST_ADD_TABLE(tests, n, event_cases, test_event);
 
         tests[n++] = (struct CMUnitTest) { .name = "config: many CRs are listed, then \"...\"", .test_func = test_config_many };
         tests[n++] = (struct CMUnitTest) { .name = "config: state names", .test_func = test_config_state_names };
