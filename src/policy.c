@@ -175,89 +175,129 @@ void policy_want(const PolicyInput *in, Tuning *ret, bool *ret_stepped) {
 
 /* --- override annotations ------------------------------------------------------------------ */
 
-typedef enum Override {
-        OVERRIDE_PAGES_BOOST,
-        OVERRIDE_PAGES_DECAY,
-        OVERRIDE_PAGES_MIN,
-        OVERRIDE_PAGES_MAX,
-        OVERRIDE_PAGES_INIT,
-        OVERRIDE_SLEEP_BASELINE,
-        OVERRIDE_FREE_PERCENT,
-        _OVERRIDE_MAX,
-} Override;
+#define NON_NEGATIVE "must be a non-negative integer"
 
-/* The upstream annotation names (kubevirt.io/api/core/v1 types.go). */
-static const char *const override_keys[_OVERRIDE_MAX] = {
-        [OVERRIDE_PAGES_BOOST] = "kubevirt.io/ksm-pages-boost-override",
-        [OVERRIDE_PAGES_DECAY] = "kubevirt.io/ksm-pages-decay-override",
-        [OVERRIDE_PAGES_MIN] = "kubevirt.io/ksm-pages-min-override",
-        [OVERRIDE_PAGES_MAX] = "kubevirt.io/ksm-pages-max-override",
-        [OVERRIDE_PAGES_INIT] = "kubevirt.io/ksm-pages-init-override",
-        [OVERRIDE_SLEEP_BASELINE] = "kubevirt.io/ksm-sleep-ms-baseline-override",
-        [OVERRIDE_FREE_PERCENT] = "kubevirt.io/ksm-free-percent-override",
+/* Upstream's bounds (pkg/virt-handler/ksm/ksm.go): boost [0, MaxInt], decay [MinInt, 0], sleep
+ * baseline [1, MaxInt], free a fraction in [0, 1]; here cut to the width of the PolicyParams field.
+ * Min, max and init are whole numbers bounded by each other in override_check_pages(). */
+const PolicyOverride policy_overrides[_POLICY_OVERRIDE_MAX] = {
+        [POLICY_OVERRIDE_PAGES_BOOST] = {
+                "kubevirt.io/ksm-pages-boost-override", "KSM.PagesBoost", offsetof(PolicyParams, pages_boost),
+                POLICY_VALUE_UNSIGNED, 0, UINT32_MAX, NON_NEGATIVE },
+        [POLICY_OVERRIDE_PAGES_DECAY] = {
+                "kubevirt.io/ksm-pages-decay-override", "KSM.PagesDecay", offsetof(PolicyParams, pages_decay),
+                POLICY_VALUE_SIGNED, INT32_MIN, 0, "must be a negative integer or 0" },
+        [POLICY_OVERRIDE_PAGES_MIN] = {
+                "kubevirt.io/ksm-pages-min-override", "KSM.PagesMin", offsetof(PolicyParams, pages_min),
+                POLICY_VALUE_UNSIGNED, 0, UINT32_MAX, NON_NEGATIVE },
+        [POLICY_OVERRIDE_PAGES_MAX] = {
+                "kubevirt.io/ksm-pages-max-override", "KSM.PagesMax", offsetof(PolicyParams, pages_max),
+                POLICY_VALUE_UNSIGNED, 0, UINT32_MAX, NON_NEGATIVE },
+        [POLICY_OVERRIDE_PAGES_INIT] = {
+                "kubevirt.io/ksm-pages-init-override", "KSM.PagesInit", offsetof(PolicyParams, pages_init),
+                POLICY_VALUE_UNSIGNED, 0, UINT32_MAX, NON_NEGATIVE },
+        [POLICY_OVERRIDE_SLEEP_BASELINE] = {
+                "kubevirt.io/ksm-sleep-ms-baseline-override", "KSM.SleepBaselineMsec",
+                offsetof(PolicyParams, sleep_baseline_ms), POLICY_VALUE_UNSIGNED, 1, UINT32_MAX,
+                "must be a positive integer" },
+        [POLICY_OVERRIDE_FREE_PERCENT] = {
+                "kubevirt.io/ksm-free-percent-override", "KSM.FreePercent", offsetof(PolicyParams, free_percent),
+                POLICY_VALUE_FRACTION, 0, 100, "must be a fraction between 0.0 and 1.0" },
 };
 
-typedef struct Messages {
-        char **v;                       /* NULL-terminated once non-empty */
-        size_t n;
-} Messages;
+/* One annotation while the overrides are read. */
+typedef struct OverrideValue {
+        const char *text;               /* NULL: not given, or not a string */
+        int64_t value;                  /* as stored */
+        bool ok;                        /* parsed and within every bound so far */
+} OverrideValue;
 
-static void messages_done(Messages *m) {
-        strv_free(m->v);
-        *m = (Messages) {};
-}
-
-/* Adds "annotation KEY="VALUE" ignored: WHY". 0 or -ENOMEM. */
-static int reject(Messages *m, const char *key, const char *value, const char *fmt, ...) _printf_(4, 5);
-static int reject(Messages *m, const char *key, const char *value, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
-        char why[128];
-        char **nv;
+/* Adds "annotation KEY="TEXT" ignored: WHY". 0 or -ENOMEM. */
+static int override_reject(char ***msgs, PolicyOverrideId id, const char *text, const char *fmt, ...) _printf_(4, 5);
+static int override_reject(char ***msgs, PolicyOverrideId id, const char *text, const char *fmt, ...) {
+        _cleanup_free_ char *why = NULL;
         va_list ap;
-        int n;
 
         va_start(ap, fmt);
-        (void) vsnprintf(why, sizeof(why), fmt, ap);
+        why = strdup_vprintf(fmt, ap);
         va_end(ap);
+        if (!why)
+                return -ENOMEM;
 
-        n = snprintf(NULL, 0, "annotation %s=\"%s\" ignored: %s", key, value, why);
-        if (n < 0)
-                return -ENOMEM;
-        msg = malloc((size_t) n + 1);
-        if (!msg)
-                return -ENOMEM;
-        (void) snprintf(msg, (size_t) n + 1, "annotation %s=\"%s\" ignored: %s", key, value, why);
-
-        nv = reallocarray(m->v, m->n + 2, sizeof(char *));
-        if (!nv)
-                return -ENOMEM;
-        m->v = nv;
-        m->v[m->n++] = TAKE_PTR(msg);
-        m->v[m->n] = NULL;
-        return 0;
+        return strv_extendf(msgs, "annotation %s=\"%s\" ignored: %s", policy_overrides[id].annotation, text, why);
 }
 
-/* Parses a whole-number annotation into [lo, UINT32_MAX]. 1 with *ret set, 0 when rejected
- * (message added), -ENOMEM. */
-static int parse_u32(Messages *m, const char *key, const char *value, uint32_t lo, const char *what,
-                     uint32_t *ret) {
-        uint32_t v;
-        int r;
+/* Reads v->text as the table says. 0 (v->ok says whether it was taken; a message is added when
+ * not) or -ENOMEM. */
+static int override_parse(char ***msgs, PolicyOverrideId id, OverrideValue *v) {
+        const PolicyOverride *o = &policy_overrides[id];
+        uint64_t u;
+        double d;
 
-        if (safe_atou32(value, &v) < 0 || v < lo) {
-                r = reject(m, key, value, "%s", what);
-                return r < 0 ? r : 0;
+        switch (o->kind) {
+        case POLICY_VALUE_UNSIGNED:
+                v->ok = safe_atou64(v->text, &u) >= 0 && u <= (uint64_t) o->max;
+                v->value = v->ok ? (int64_t) u : 0;
+                break;
+        case POLICY_VALUE_SIGNED:
+                v->ok = safe_atoi64(v->text, &v->value) >= 0;
+                break;
+        case POLICY_VALUE_FRACTION:
+                /* Bounded as a fraction (0 % and 100 % are exact ones), then rounded to the nearest
+                 * whole percent. */
+                v->ok = safe_atod(v->text, &d) >= 0 && d >= o->min / 100.0 && d <= o->max / 100.0;
+                v->value = v->ok ? (int64_t) (d * 100 + 0.5) : 0;
+                break;
+        default:
+                assert(false);
+                v->ok = false;
         }
 
-        *ret = v;
-        return 1;
+        v->ok = v->ok && v->value >= o->min && v->value <= o->max;
+        return v->ok ? 0 : override_reject(msgs, id, v->text, "%s", o->invalid);
+}
+
+/* The bounds that depend on other values, checked for the annotation just read (id): min and max
+ * against each other once both are read, init within the effective [min, max]. A refused value
+ * keeps the configured one. 0 or -ENOMEM. */
+static int override_check_pages(char ***msgs, const PolicyParams *p, PolicyOverrideId id,
+                                OverrideValue val[]) {
+        OverrideValue *min = &val[POLICY_OVERRIDE_PAGES_MIN], *max = &val[POLICY_OVERRIDE_PAGES_MAX],
+                      *init = &val[POLICY_OVERRIDE_PAGES_INIT];
+        int64_t lo = min->ok ? min->value : p->pages_min, hi = max->ok ? max->value : p->pages_max;
+        int r = 0;
+
+        if (id == POLICY_OVERRIDE_PAGES_MAX) {
+                /* Upstream bounds max by min only, so a lone min above the configured max left
+                 * min > max; here that min is refused. */
+                if (min->ok && max->ok && max->value < min->value) {
+                        r = override_reject(msgs, id, max->text,
+                                            "must not be below pages min %" PRIi64, min->value);
+                        max->ok = false;
+                }
+                if (r >= 0 && min->ok && min->value > (max->ok ? max->value : p->pages_max)) {
+                        r = override_reject(msgs, POLICY_OVERRIDE_PAGES_MIN, min->text,
+                                            "must not exceed pages max %" PRIi64,
+                                            max->ok ? max->value : (int64_t) p->pages_max);
+                        min->ok = false;
+                }
+                if (r >= 0 && max->ok && max->value < (min->ok ? min->value : p->pages_min)) {
+                        r = override_reject(msgs, id, max->text,
+                                            "must not be below pages min %" PRIi64,
+                                            min->ok ? min->value : (int64_t) p->pages_min);
+                        max->ok = false;
+                }
+        } else if (id == POLICY_OVERRIDE_PAGES_INIT && init->ok && (init->value < lo || init->value > hi)) {
+                r = override_reject(msgs, id, init->text,
+                                    "must be between pages min %" PRIi64 " and pages max %" PRIi64, lo, hi);
+                init->ok = false;
+        }
+        return r;
 }
 
 int policy_apply_overrides(PolicyParams *p, json_object *annotations, char ***reterr_msgs) {
-        _cleanup_(messages_done) Messages m = {};
-        const char *val[_OVERRIDE_MAX] = {};
-        uint32_t boost = 0, min_v = 0, max_v = 0, init_v = 0, baseline = 0;
-        bool min_ok = false, max_ok = false;
+        _cleanup_strv_free_ char **msgs = NULL;
+        OverrideValue val[_POLICY_OVERRIDE_MAX] = {};
         int applied = 0, r;
 
         assert(p);
@@ -265,150 +305,55 @@ int policy_apply_overrides(PolicyParams *p, json_object *annotations, char ***re
         if (reterr_msgs)
                 *reterr_msgs = NULL;
 
-        /* Collect the string values first; anything else is rejected here. */
-        if (annotations && json_object_is_type(annotations, json_type_object))
-                for (Override o = 0; o < _OVERRIDE_MAX; o++) {
-                        json_object *v;
+        /* The string values first; anything else is refused here. */
+        for (PolicyOverrideId id = 0; id < _POLICY_OVERRIDE_MAX; id++) {
+                json_object *v;
 
-                        if (!json_object_object_get_ex(annotations, override_keys[o], &v))
-                                continue;
-                        if (!json_object_is_type(v, json_type_string)) {
-                                r = reject(&m, override_keys[o],
-                                           json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
-                                           "must be a string");
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                        val[o] = json_object_get_string(v);
-                }
-
-        /* pages-boost: upstream bounds [0, MaxInt]. */
-        if (val[OVERRIDE_PAGES_BOOST]) {
-                r = parse_u32(&m, override_keys[OVERRIDE_PAGES_BOOST], val[OVERRIDE_PAGES_BOOST], 0,
-                              "must be a non-negative integer", &boost);
-                if (r < 0)
-                        return r;
-                if (r > 0) {
-                        p->pages_boost = boost;
-                        applied++;
-                }
-        }
-
-        /* pages-decay: upstream bounds [MinInt, 0]. */
-        if (val[OVERRIDE_PAGES_DECAY]) {
-                int64_t v;
-
-                if (safe_atoi64(val[OVERRIDE_PAGES_DECAY], &v) < 0 || v > 0 || v < INT32_MIN) {
-                        r = reject(&m, override_keys[OVERRIDE_PAGES_DECAY], val[OVERRIDE_PAGES_DECAY],
-                                   "must be a negative integer or 0");
+                if (!annotations || !json_object_is_type(annotations, json_type_object) ||
+                    !json_object_object_get_ex(annotations, policy_overrides[id].annotation, &v))
+                        continue;
+                if (json_object_is_type(v, json_type_string))
+                        val[id].text = json_object_get_string(v);
+                else {
+                        r = override_reject(&msgs, id, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+                                            "must be a string");
                         if (r < 0)
                                 return r;
-                } else {
-                        p->pages_decay = (int32_t) v;
-                        applied++;
                 }
         }
 
-        /* pages-min and pages-max, each checked against the other's effective value. Upstream
-         * bounds max by min only, so a lone min above the configured max left min > max; here
-         * that min is refused. A refused value keeps the configured one. */
-        if (val[OVERRIDE_PAGES_MIN]) {
-                r = parse_u32(&m, override_keys[OVERRIDE_PAGES_MIN], val[OVERRIDE_PAGES_MIN], 0,
-                              "must be a non-negative integer", &min_v);
+        /* Each read and bounded in table order, then against the others it depends on: the
+         * complaints come in that order. */
+        for (PolicyOverrideId id = 0; id < _POLICY_OVERRIDE_MAX; id++) {
+                if (val[id].text) {
+                        r = override_parse(&msgs, id, &val[id]);
+                        if (r < 0)
+                                return r;
+                }
+                r = override_check_pages(&msgs, p, id, val);
                 if (r < 0)
                         return r;
-                min_ok = r > 0;
         }
-        if (val[OVERRIDE_PAGES_MAX]) {
-                r = parse_u32(&m, override_keys[OVERRIDE_PAGES_MAX], val[OVERRIDE_PAGES_MAX], 0,
-                              "must be a non-negative integer", &max_v);
-                if (r < 0)
-                        return r;
-                max_ok = r > 0;
-        }
-        if (min_ok && max_ok && max_v < min_v) {
-                r = reject(&m, override_keys[OVERRIDE_PAGES_MAX], val[OVERRIDE_PAGES_MAX],
-                           "must not be below pages min %" PRIu32, min_v);
-                if (r < 0)
-                        return r;
-                max_ok = false;
-        }
-        if (min_ok && min_v > (max_ok ? max_v : p->pages_max)) {
-                r = reject(&m, override_keys[OVERRIDE_PAGES_MIN], val[OVERRIDE_PAGES_MIN],
-                           "must not exceed pages max %" PRIu32, max_ok ? max_v : p->pages_max);
-                if (r < 0)
-                        return r;
-                min_ok = false;
-        }
-        if (max_ok && max_v < (min_ok ? min_v : p->pages_min)) {
-                r = reject(&m, override_keys[OVERRIDE_PAGES_MAX], val[OVERRIDE_PAGES_MAX],
-                           "must not be below pages min %" PRIu32, min_ok ? min_v : p->pages_min);
-                if (r < 0)
-                        return r;
-                max_ok = false;
-        }
-        if (min_ok) {
-                p->pages_min = min_v;
-                applied++;
-        }
-        if (max_ok) {
-                p->pages_max = max_v;
+
+        for (PolicyOverrideId id = 0; id < _POLICY_OVERRIDE_MAX; id++) {
+                uint8_t *field = (uint8_t *) p + policy_overrides[id].offset;
+
+                if (!val[id].ok)
+                        continue;
+                if (policy_overrides[id].kind == POLICY_VALUE_SIGNED)
+                        *(int32_t *) field = (int32_t) val[id].value;
+                else
+                        *(uint32_t *) field = (uint32_t) val[id].value;
                 applied++;
         }
 
-        /* pages-init: within the effective [min, max]. */
-        if (val[OVERRIDE_PAGES_INIT]) {
-                r = parse_u32(&m, override_keys[OVERRIDE_PAGES_INIT], val[OVERRIDE_PAGES_INIT], 0,
-                              "must be a non-negative integer", &init_v);
-                if (r < 0)
-                        return r;
-                if (r > 0 && (init_v < p->pages_min || init_v > p->pages_max)) {
-                        r = reject(&m, override_keys[OVERRIDE_PAGES_INIT], val[OVERRIDE_PAGES_INIT],
-                                   "must be between pages min %" PRIu32 " and pages max %" PRIu32,
-                                   p->pages_min, p->pages_max);
-                        if (r < 0)
-                                return r;
-                } else if (r > 0) {
-                        p->pages_init = init_v;
-                        applied++;
-                }
-        }
         /* The configured init is moved into the effective bounds in any case (upstream never
          * checked it against an overridden min). For a refused init below an overridden min
          * this gives min, which is upstream's "lowest possible value". */
         if (p->pages_min <= p->pages_max)
                 p->pages_init = CLAMP(p->pages_init, p->pages_min, p->pages_max);
 
-        /* sleep-ms-baseline: upstream bounds [1, MaxInt]. */
-        if (val[OVERRIDE_SLEEP_BASELINE]) {
-                r = parse_u32(&m, override_keys[OVERRIDE_SLEEP_BASELINE], val[OVERRIDE_SLEEP_BASELINE], 1,
-                              "must be a positive integer", &baseline);
-                if (r < 0)
-                        return r;
-                if (r > 0) {
-                        p->sleep_baseline_ms = baseline;
-                        applied++;
-                }
-        }
-
-        /* free-percent: upstream takes a fraction in [0, 1] ("0.2"); kept here as whole percent,
-         * rounded to the nearest. */
-        if (val[OVERRIDE_FREE_PERCENT]) {
-                double v;
-
-                if (safe_atod(val[OVERRIDE_FREE_PERCENT], &v) < 0 || v > 1.0) {
-                        r = reject(&m, override_keys[OVERRIDE_FREE_PERCENT], val[OVERRIDE_FREE_PERCENT],
-                                   "must be a fraction between 0.0 and 1.0");
-                        if (r < 0)
-                                return r;
-                } else {
-                        p->free_percent = (uint32_t) (v * 100 + 0.5);
-                        applied++;
-                }
-        }
-
         if (reterr_msgs)
-                *reterr_msgs = TAKE_PTR(m.v);
+                *reterr_msgs = TAKE_PTR(msgs);
         return applied;
 }

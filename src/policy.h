@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <json-c/json.h>
 
@@ -26,6 +27,42 @@ typedef struct PolicyParams {
 void policy_params_from_config(const Config *c, PolicyParams *ret);
 /* Copies the Scan* keys of the configuration (Policy=always). */
 void scan_params_from_config(const Config *c, ScanParams *ret);
+
+/* The per-node override annotations (Policy=pressure), in the order they are read and complained
+ * about. */
+typedef enum PolicyOverrideId {
+        POLICY_OVERRIDE_PAGES_BOOST,
+        POLICY_OVERRIDE_PAGES_DECAY,
+        POLICY_OVERRIDE_PAGES_MIN,
+        POLICY_OVERRIDE_PAGES_MAX,
+        POLICY_OVERRIDE_PAGES_INIT,
+        POLICY_OVERRIDE_SLEEP_BASELINE,
+        POLICY_OVERRIDE_FREE_PERCENT,
+        _POLICY_OVERRIDE_MAX,
+        _POLICY_OVERRIDE_INVALID = -EINVAL,
+} PolicyOverrideId;
+
+/* How an annotation's text is read, and the width of the PolicyParams field it goes to. */
+typedef enum PolicyValueKind {
+        POLICY_VALUE_UNSIGNED,          /* digits only, no sign (safe_atou64()); uint32_t */
+        POLICY_VALUE_SIGNED,            /* digits with an optional sign (safe_atoi64()); int32_t */
+        POLICY_VALUE_FRACTION,          /* "0.2" (safe_atod()), stored as whole percent; uint32_t */
+        _POLICY_VALUE_KIND_MAX,
+        _POLICY_VALUE_KIND_INVALID = -EINVAL,
+} PolicyValueKind;
+
+typedef struct PolicyOverride {
+        const char *annotation;         /* upstream's name (kubevirt.io/api/core/v1 types.go) */
+        const char *config_key;         /* "Section.Key" of the configured value it stands in for */
+        size_t offset;                  /* of that value in PolicyParams */
+        PolicyValueKind kind;
+        int64_t min, max;               /* bounds of the value as stored: a fraction's are in percent */
+        const char *invalid;            /* the complaint about text that does not parse or is out of bounds */
+} PolicyOverride;
+
+/* Indexed by PolicyOverrideId. Bounds that depend on other values (pages min, max and init against
+ * each other) are not in the table; policy_apply_overrides() checks them. */
+extern const PolicyOverride policy_overrides[_POLICY_OVERRIDE_MAX];
 
 /* Applies the per-node override annotations kubevirt.io/ksm-*-override (pressure policy).
  * A value that does not parse or is out of bounds is ignored (the configured value stays), and

@@ -9,6 +9,8 @@
 
 #include "macro.h"
 #include "policy.h"
+#include "util.h"
+#include "test-tables.h"
 
 /* Upstream defaults (pkg/virt-handler/ksm/ksm.go), with this daemon's sleep bounds for ALWAYS. */
 #define DEFAULTS { .pages_boost = 300, .pages_decay = -50, .pages_min = 64, .pages_max = 1250, \
@@ -453,6 +455,68 @@ static void test_overrides(void **state) {
         }
 }
 
+/* The override table against the configuration: every annotation stands in for a key the config
+ * parser knows, policy_params_from_config() copies that key into the field the table names, and the
+ * annotation writes that same field in the same unit. */
+static void test_override_table(void **state) {
+        PolicyParams defaults;
+        Config base;
+
+        assert_int_equal(config_init(&base), 0);
+        policy_params_from_config(&base, &defaults);
+
+        for (PolicyOverrideId id = 0; id < _POLICY_OVERRIDE_MAX; id++) {
+                const PolicyOverride *o = &policy_overrides[id];
+                bool is_signed = o->kind == POLICY_VALUE_SIGNED;
+                int32_t want = is_signed ? -77 : 77;      /* valid for every key and annotation */
+                _cleanup_free_ char *text = NULL;
+                PolicyParams p, expected = defaults;
+                const char *dot, *const *k;
+                json_object *a;
+                Config c;
+                int r;
+
+                if (!o->annotation || !o->config_key || !o->invalid)
+                        fail_msg("override %d: incomplete table entry", (int) id);
+                if (o->offset + sizeof(int32_t) > sizeof(PolicyParams) || o->min > o->max)
+                        fail_msg("%s: bad offset or bounds", o->annotation);
+
+                for (k = config_known_keys; *k && !streq(*k, o->config_key); k++)
+                        ;
+                if (!*k)
+                        fail_msg("%s: config key %s is not in config_known_keys[]", o->annotation, o->config_key);
+
+                /* The config path: only the named field differs from the defaults. */
+                dot = strchr(o->config_key, '.');
+                assert_non_null(dot);
+                assert_int_equal(config_init(&c), 0);
+                text = strdup_printf("[%.*s]\n%s=%" PRIi32 "\n", (int) (dot - o->config_key), o->config_key,
+                                     dot + 1, want);
+                assert_non_null(text);
+                r = config_parse_string(&c, text, "table", NULL, NULL, NULL, NULL);
+                if (r < 0)
+                        fail_msg("%s: %s=%" PRIi32 " does not parse: %d", o->annotation, o->config_key, want, r);
+                policy_params_from_config(&c, &p);
+                config_done(&c);
+                memcpy((uint8_t *) &expected + o->offset, &want, sizeof(want));
+                check_params(o->config_key, &p, &expected);
+
+                /* The annotation path: the same field, the same value. */
+                free(text);
+                text = strdup_printf("{ \"%s\": \"%s\" }", o->annotation,
+                                     o->kind == POLICY_VALUE_FRACTION ? "0.77" : is_signed ? "-77" : "77");
+                assert_non_null(text);
+                a = test_parse_json(o->annotation, text);
+                p = defaults;
+                r = policy_apply_overrides(&p, a, NULL);
+                json_object_put(a);
+                if (r != 1 || memcmp((uint8_t *) &p + o->offset, &want, sizeof(want)) != 0)
+                        fail_msg("%s: applied %d, not to the field of %s", o->annotation, r, o->config_key);
+        }
+
+        config_done(&base);
+}
+
 /* --- under_pressure ------------------------------------------------------------------------ */
 
 static void test_under_pressure(void **state) {
@@ -511,6 +575,7 @@ int main(void) {
                 cmocka_unit_test(test_upstream_case8_adapt),
                 cmocka_unit_test(test_upstream_case9_overrides),
                 cmocka_unit_test(test_overrides),
+                cmocka_unit_test(test_override_table),
                 cmocka_unit_test(test_under_pressure),
                 cmocka_unit_test(test_params_from_config),
         };
