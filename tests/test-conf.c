@@ -16,6 +16,7 @@
 
 #include "conf.h"
 #include "macro.h"
+#include "test-tables.h"
 
 typedef enum FieldKind {
         FIELD_STR,
@@ -297,14 +298,16 @@ static void test_every_key(void **state) {
 }
 
 /* One key each: the text is parsed over the defaults and one field checked. */
-static const struct {
+typedef struct GoodCase {
         const char *name;
         const char *text;
         FieldKind kind;
         size_t offset;
         int64_t num;
         const char *str;        /* FIELD_STR: NULL expects NULL */
-} good_cases[] = {
+} GoodCase;
+
+static const GoodCase good_cases[] = {
         { "spaces around '=' and value",
           "[KSM]\n   PagesMax   =   2000   \n", F(FIELD_U32, pages_max), 2000 },
         { "tabs around '=' and value",
@@ -405,34 +408,40 @@ static const struct {
           "\n\n# nothing\n   \n\t\n", F(FIELD_U32, pages_max), CONF_DEFAULT_PAGES_MAX },
 };
 
+/* Parses text over the defaults into c, warnings into w; an error fails the case. */
+static void parse_over_defaults(const char *name, Config *c, const char *text, const char *fname, Warnings *w) {
+        _cleanup_free_ char *msg = NULL;
+        unsigned line = 0;
+        int r;
+
+        assert_int_equal(config_init(c), 0);
+        r = config_parse_string(c, text, fname, on_warn, w, &line, &msg);
+        if (r != 0)
+                fail_msg("%s: r=%d line=%u msg=%s", name, r, line, strna(msg));
+}
+
 static void test_good(void **state) {
-        for (size_t i = 0; i < ELEMENTSOF(good_cases); i++) {
-                _cleanup_config_ Config c = {};
-                _cleanup_free_ char *msg = NULL;
-                Warnings w = {};
-                unsigned line = 0;
-                int r;
+        const GoodCase *tc = *state;
+        _cleanup_config_ Config c = {};
+        Warnings w = {};
 
-                assert_int_equal(config_init(&c), 0);
-                r = config_parse_string(&c, good_cases[i].text, "good", on_warn, &w, &line, &msg);
-                if (r != 0)
-                        fail_msg("%s: r=%d line=%u msg=%s", good_cases[i].name, r, line, strna(msg));
-                if (w.n != 0)
-                        fail_msg("%s: %u unexpected warnings, last: %s", good_cases[i].name, w.n, strna(w.last_msg));
-                warnings_done(&w);
+        parse_over_defaults(tc->name, &c, tc->text, "good", &w);
+        if (w.n != 0)
+                fail_msg("%s: %u unexpected warnings, last: %s", tc->name, w.n, strna(w.last_msg));
+        warnings_done(&w);
 
-                check_field(good_cases[i].name, &c, good_cases[i].kind, good_cases[i].offset,
-                            good_cases[i].num, good_cases[i].str);
-        }
+        check_field(tc->name, &c, tc->kind, tc->offset, tc->num, tc->str);
 }
 
 /* Each must fail with -EINVAL on line, with a message containing needle. */
-static const struct {
+typedef struct BadCase {
         const char *name;
         const char *text;
         unsigned line;
         const char *needle;
-} bad_cases[] = {
+} BadCase;
+
+static const BadCase bad_cases[] = {
         { "key outside any section",            "PagesMax=100\n",                       1, "PagesMax" },
         { "key after comments, before section", "# hello\n\nPagesMax=100\n[KSM]\n",     3, "PagesMax" },
         { "line without '='",                   "[KSM]\nPagesMax 100\n",                2, "PagesMax 100" },
@@ -500,73 +509,71 @@ static const struct {
 };
 
 static void test_bad(void **state) {
-        for (size_t i = 0; i < ELEMENTSOF(bad_cases); i++) {
-                _cleanup_config_ Config c = {};
-                _cleanup_free_ char *msg = NULL;
-                unsigned line = 0;
-                int r;
+        const BadCase *tc = *state;
+        _cleanup_config_ Config c = {};
+        _cleanup_free_ char *msg = NULL;
+        unsigned line = 0;
+        int r;
 
-                assert_int_equal(config_init(&c), 0);
-                r = config_parse_string(&c, bad_cases[i].text, "bad", NULL, NULL, &line, &msg);
-                if (r != -EINVAL)
-                        fail_msg("%s: r=%d, expected -EINVAL", bad_cases[i].name, r);
-                if (line != bad_cases[i].line)
-                        fail_msg("%s: line %u, expected %u (%s)", bad_cases[i].name, line, bad_cases[i].line,
-                                 strna(msg));
-                if (!msg || !strstr(msg, bad_cases[i].needle))
-                        fail_msg("%s: message '%s' does not mention '%s'", bad_cases[i].name, strna(msg),
-                                 bad_cases[i].needle);
-        }
+        assert_int_equal(config_init(&c), 0);
+        r = config_parse_string(&c, tc->text, "bad", NULL, NULL, &line, &msg);
+        if (r != -EINVAL)
+                fail_msg("%s: r=%d, expected -EINVAL", tc->name, r);
+        if (line != tc->line)
+                fail_msg("%s: line %u, expected %u (%s)", tc->name, line, tc->line, strna(msg));
+        if (!msg || !strstr(msg, tc->needle))
+                fail_msg("%s: message '%s' does not mention '%s'", tc->name, strna(msg), tc->needle);
 }
 
 /* The message format the CLI and the journal show. */
+typedef struct BadMessageCase {
+        const char *name;
+        const char *text;
+        const char *msg;
+} BadMessageCase;
+
+static const BadMessageCase bad_message_cases[] = {
+        { "unsigned",
+          "[KSM]\nPagesMax=abc\n",
+          "Invalid PagesMax= value 'abc': expected an unsigned integer" },
+        { "range",
+          "[KSM]\nPagesMax=0\n",
+          "Invalid PagesMax= value '0': must be between 1 and 100000" },
+        { "overflow",
+          "[KSM]\nPagesMax=99999999999\n",
+          "Invalid PagesMax= value '99999999999': must be between 1 and 100000" },
+        { "percent keeps the sign in the quote",
+          "[KSM]\nFreePercent=120%\n",
+          "Invalid FreePercent= value '120%': must be between 0 and 100" },
+        { "enum",
+          "[KSM]\nPolicy=fast\n",
+          "Invalid Policy= value 'fast': expected one of always, pressure, advisor" },
+        { "time span",
+          "[KSM]\nRecheckSec=0\n",
+          "Invalid RecheckSec= value '0': must be between 1s and 86400s" },
+        { "long values are cut",
+          "[Kubernetes]\nKubeconfig=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+          "Invalid Kubeconfig= value 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...': "
+          "expected an absolute path" },
+        { "outside a section",
+          "PagesMax=1\n",
+          "Assignment PagesMax= outside of any section" },
+        { "control characters in the quote are replaced",
+          "[KSM]\nPolicy=\x1b[31mfast\tnow\n",
+          "Invalid Policy= value '?[31mfast?now': expected one of always, pressure, advisor" },
+};
+
 static void test_bad_message(void **state) {
-        static const struct {
-                const char *name;
-                const char *text;
-                const char *msg;
-        } cases[] = {
-                { "unsigned",
-                  "[KSM]\nPagesMax=abc\n",
-                  "Invalid PagesMax= value 'abc': expected an unsigned integer" },
-                { "range",
-                  "[KSM]\nPagesMax=0\n",
-                  "Invalid PagesMax= value '0': must be between 1 and 100000" },
-                { "overflow",
-                  "[KSM]\nPagesMax=99999999999\n",
-                  "Invalid PagesMax= value '99999999999': must be between 1 and 100000" },
-                { "percent keeps the sign in the quote",
-                  "[KSM]\nFreePercent=120%\n",
-                  "Invalid FreePercent= value '120%': must be between 0 and 100" },
-                { "enum",
-                  "[KSM]\nPolicy=fast\n",
-                  "Invalid Policy= value 'fast': expected one of always, pressure, advisor" },
-                { "time span",
-                  "[KSM]\nRecheckSec=0\n",
-                  "Invalid RecheckSec= value '0': must be between 1s and 86400s" },
-                { "long values are cut",
-                  "[Kubernetes]\nKubeconfig=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
-                  "Invalid Kubeconfig= value 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...': "
-                  "expected an absolute path" },
-                { "outside a section",
-                  "PagesMax=1\n",
-                  "Assignment PagesMax= outside of any section" },
-                { "control characters in the quote are replaced",
-                  "[KSM]\nPolicy=\x1b[31mfast\tnow\n",
-                  "Invalid Policy= value '?[31mfast?now': expected one of always, pressure, advisor" },
-        };
+        const BadMessageCase *tc = *state;
+        _cleanup_config_ Config c = {};
+        _cleanup_free_ char *msg = NULL;
+        unsigned line = 0;
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                _cleanup_config_ Config c = {};
-                _cleanup_free_ char *msg = NULL;
-                unsigned line = 0;
-
-                assert_int_equal(config_init(&c), 0);
-                if (config_parse_string(&c, cases[i].text, NULL, NULL, NULL, &line, &msg) != -EINVAL)
-                        fail_msg("%s: parsed", cases[i].name);
-                if (!streq_ptr(msg, cases[i].msg))
-                        fail_msg("%s: got '%s', expected '%s'", cases[i].name, strna(msg), cases[i].msg);
-        }
+        assert_int_equal(config_init(&c), 0);
+        if (config_parse_string(&c, tc->text, NULL, NULL, NULL, &line, &msg) != -EINVAL)
+                fail_msg("%s: parsed", tc->name);
+        if (!streq_ptr(msg, tc->msg))
+                fail_msg("%s: got '%s', expected '%s'", tc->name, strna(msg), tc->msg);
 }
 
 /* A bad value leaves the field as it was; the error output pointers may be NULL. */
@@ -579,13 +586,15 @@ static void test_bad_keeps_value(void **state) {
         assert_int_equal(c.pages_max, 2000);
 }
 
-static const struct {
+typedef struct WarnCase {
         const char *name;
         const char *text;
         unsigned warnings;
         unsigned last_line;
         const char *last_msg;
-} warn_cases[] = {
+} WarnCase;
+
+static const WarnCase warn_cases[] = {
         { "unknown key",
           "[KSM]\nFoo=1\n", 1, 2, "Unknown key 'Foo' in section [KSM], ignoring" },
         { "unknown section warns once, its keys quietly",
@@ -603,39 +612,31 @@ static const struct {
 };
 
 static void test_warnings(void **state) {
-        for (size_t i = 0; i < ELEMENTSOF(warn_cases); i++) {
-                _cleanup_config_ Config c = {};
-                _cleanup_config_ Config d = {};
-                _cleanup_free_ char *msg = NULL;
-                Warnings w = {};
-                unsigned line = 0;
-                int r;
+        const WarnCase *tc = *state;
+        _cleanup_config_ Config c = {};
+        _cleanup_config_ Config d = {};
+        Warnings w = {};
+        int r;
 
-                assert_int_equal(config_init(&c), 0);
-                r = config_parse_string(&c, warn_cases[i].text, "warn.conf", on_warn, &w, &line, &msg);
-                if (r != 0)
-                        fail_msg("%s: r=%d msg=%s", warn_cases[i].name, r, strna(msg));
-                if (w.n != warn_cases[i].warnings)
-                        fail_msg("%s: %u warnings, expected %u", warn_cases[i].name, w.n, warn_cases[i].warnings);
-                if (w.last_line != warn_cases[i].last_line)
-                        fail_msg("%s: last warning on line %u, expected %u", warn_cases[i].name, w.last_line,
-                                 warn_cases[i].last_line);
-                if (!streq_ptr(w.last_msg, warn_cases[i].last_msg))
-                        fail_msg("%s: last warning '%s', expected '%s'", warn_cases[i].name, strna(w.last_msg),
-                                 warn_cases[i].last_msg);
-                if (!streq_ptr(w.last_file, "warn.conf"))
-                        fail_msg("%s: warning names file '%s'", warn_cases[i].name, strna(w.last_file));
-                warnings_done(&w);
+        parse_over_defaults(tc->name, &c, tc->text, "warn.conf", &w);
+        if (w.n != tc->warnings)
+                fail_msg("%s: %u warnings, expected %u", tc->name, w.n, tc->warnings);
+        if (w.last_line != tc->last_line)
+                fail_msg("%s: last warning on line %u, expected %u", tc->name, w.last_line, tc->last_line);
+        if (!streq_ptr(w.last_msg, tc->last_msg))
+                fail_msg("%s: last warning '%s', expected '%s'", tc->name, strna(w.last_msg), tc->last_msg);
+        if (!streq_ptr(w.last_file, "warn.conf"))
+                fail_msg("%s: warning names file '%s'", tc->name, strna(w.last_file));
+        warnings_done(&w);
 
-                /* nothing was applied */
-                assert_int_equal(config_init(&d), 0);
-                check_config_equal(warn_cases[i].name, &c, &d);
+        /* nothing was applied */
+        assert_int_equal(config_init(&d), 0);
+        check_config_equal(tc->name, &c, &d);
 
-                /* without a callback: same result, no crash */
-                r = config_parse_string(&c, warn_cases[i].text, "warn.conf", NULL, NULL, &line, &msg);
-                if (r != 0)
-                        fail_msg("%s: without callback r=%d", warn_cases[i].name, r);
-        }
+        /* without a callback: same result, no crash */
+        r = config_parse_string(&c, tc->text, "warn.conf", NULL, NULL, NULL, NULL);
+        if (r != 0)
+                fail_msg("%s: without callback r=%d", tc->name, r);
 }
 
 static void test_known_key_after_unknown(void **state) {
@@ -663,12 +664,14 @@ static void test_parse_on_top(void **state) {
         assert_int_equal(c.pages_min, 100);
 }
 
-static const struct {
+typedef struct VerifyCase {
         const char *name;
         const char *text;
         int r;
         const char *needle;
-} verify_cases[] = {
+} VerifyCase;
+
+static const VerifyCase verify_cases[] = {
         { "defaults", "", 0, NULL },
         { "PagesMin greater than PagesMax",
           "[KSM]\nPagesMin=2000\n", -EINVAL, "PagesMin=2000 is greater than PagesMax=1250" },
@@ -691,25 +694,22 @@ static const struct {
 };
 
 static void test_verify(void **state) {
-        for (size_t i = 0; i < ELEMENTSOF(verify_cases); i++) {
-                _cleanup_config_ Config c = {};
-                _cleanup_free_ char *msg = NULL;
-                int r;
+        const VerifyCase *tc = *state;
+        _cleanup_config_ Config c = {};
+        _cleanup_free_ char *msg = NULL;
+        int r;
 
-                assert_int_equal(config_init(&c), 0);
-                if (config_parse_string(&c, verify_cases[i].text, NULL, NULL, NULL, NULL, NULL) != 0)
-                        fail_msg("%s: does not parse", verify_cases[i].name);
+        assert_int_equal(config_init(&c), 0);
+        if (config_parse_string(&c, tc->text, NULL, NULL, NULL, NULL, NULL) != 0)
+                fail_msg("%s: does not parse", tc->name);
 
-                r = config_verify(&c, &msg);
-                if (r != verify_cases[i].r)
-                        fail_msg("%s: r=%d, expected %d (%s)", verify_cases[i].name, r, verify_cases[i].r,
-                                 strna(msg));
-                if (verify_cases[i].needle && (!msg || !strstr(msg, verify_cases[i].needle)))
-                        fail_msg("%s: message '%s' does not mention '%s'", verify_cases[i].name, strna(msg),
-                                 verify_cases[i].needle);
-                if (r == 0 && msg)
-                        fail_msg("%s: message on success: %s", verify_cases[i].name, msg);
-        }
+        r = config_verify(&c, &msg);
+        if (r != tc->r)
+                fail_msg("%s: r=%d, expected %d (%s)", tc->name, r, tc->r, strna(msg));
+        if (tc->needle && (!msg || !strstr(msg, tc->needle)))
+                fail_msg("%s: message '%s' does not mention '%s'", tc->name, strna(msg), tc->needle);
+        if (r == 0 && msg)
+                fail_msg("%s: message on success: %s", tc->name, msg);
 }
 
 static void test_verify_file_source_needs_files(void **state) {
@@ -1282,33 +1282,35 @@ static void test_example_file(void **state) {
 }
 
 int main(void) {
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_defaults),
-                cmocka_unit_test(test_every_key),
-                cmocka_unit_test(test_good),
-                cmocka_unit_test(test_bad),
-                cmocka_unit_test(test_bad_message),
-                cmocka_unit_test(test_bad_keeps_value),
-                cmocka_unit_test(test_warnings),
-                cmocka_unit_test(test_known_key_after_unknown),
-                cmocka_unit_test(test_parse_on_top),
-                cmocka_unit_test(test_verify),
-                cmocka_unit_test(test_verify_file_source_needs_files),
-                cmocka_unit_test(test_known_keys),
-                cmocka_unit_test(test_enum_strings),
-                cmocka_unit_test(test_move),
-                cmocka_unit_test(test_load_dropins),
-                cmocka_unit_test(test_load_dropins_lexical),
-                cmocka_unit_test(test_load_dropin_error),
-                cmocka_unit_test(test_load_main_error),
-                cmocka_unit_test(test_load_missing),
-                cmocka_unit_test(test_load_missing_main_with_dropins),
-                cmocka_unit_test(test_load_long_lines),
-                cmocka_unit_test(test_load_nul_byte),
-                cmocka_unit_test(test_load_wrong_file_types),
-                cmocka_unit_test(test_load_too_big),
-                cmocka_unit_test(test_example_file),
-        };
+        struct CMUnitTest tests[ELEMENTSOF(good_cases) + ELEMENTSOF(bad_cases) + ELEMENTSOF(bad_message_cases) +
+                                ELEMENTSOF(warn_cases) + ELEMENTSOF(verify_cases) + 20];
+        size_t n = 0;
 
-        return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_defaults);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_every_key);
+        TEST_ADD_TABLE(tests, n, good_cases, test_good);
+        TEST_ADD_TABLE(tests, n, bad_cases, test_bad);
+        TEST_ADD_TABLE(tests, n, bad_message_cases, test_bad_message);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_bad_keeps_value);
+        TEST_ADD_TABLE(tests, n, warn_cases, test_warnings);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_known_key_after_unknown);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_parse_on_top);
+        TEST_ADD_TABLE(tests, n, verify_cases, test_verify);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_verify_file_source_needs_files);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_known_keys);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_enum_strings);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_move);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_load_dropins);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_load_dropins_lexical);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_load_dropin_error);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_load_main_error);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_load_missing);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_load_missing_main_with_dropins);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_load_long_lines);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_load_nul_byte);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_load_wrong_file_types);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_load_too_big);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_example_file);
+
+        return test_run_group("conf", tests, n);
 }

@@ -13,6 +13,7 @@
 
 #include "ksm-sysfs.h"
 #include "macro.h"
+#include "test-tables.h"
 
 #define PAGE 4096
 
@@ -191,11 +192,13 @@ static char *read_file(const char *dir, const char *name) {
 
 /* --- snapshot ------------------------------------------------------------------------------ */
 
-static const struct {
+typedef struct SnapshotCase {
         const char *name;
         const TreeFile *tree;
         KsmSnapshot want;
-} snapshot_cases[] = {
+} SnapshotCase;
+
+static const SnapshotCase snapshot_cases[] = {
         { "kernel 6.18 tree: everything present, negative general_profit clamped",
           tree_modern,
           { .available = true, .run = KSM_RUN_STOPPED, .pages_to_scan = 100, .sleep_millisecs = 20,
@@ -268,19 +271,18 @@ static void check_snapshot(const char *name, const KsmSnapshot *got, const KsmSn
 }
 
 static void test_snapshot(void **state) {
-        for (size_t i = 0; i < ELEMENTSOF(snapshot_cases); i++) {
-                Fixture f;
-                KsmSnapshot s;
-                int r;
+        const SnapshotCase *c = *state;
+        Fixture f;
+        KsmSnapshot s;
+        int r;
 
-                fixture_init(&f, snapshot_cases[i].tree, snapshot_cases[i].name);
-                memset(&s, 0xaa, sizeof(s));
-                r = ksm_sysfs_snapshot(f.k, &s);
-                if (r != 0)
-                        fail_msg("%s: ksm_sysfs_snapshot = %d", snapshot_cases[i].name, r);
-                check_snapshot(snapshot_cases[i].name, &s, &snapshot_cases[i].want);
-                fixture_done(&f);
-        }
+        fixture_init(&f, c->tree, c->name);
+        memset(&s, 0xaa, sizeof(s));
+        r = ksm_sysfs_snapshot(f.k, &s);
+        if (r != 0)
+                fail_msg("%s: ksm_sysfs_snapshot = %d", c->name, r);
+        check_snapshot(c->name, &s, &c->want);
+        fixture_done(&f);
 }
 
 static void test_snapshot_old_kernel_profit(void **state) {
@@ -355,14 +357,16 @@ static const TreeFile tree_values[] = {
         {}
 };
 
-static const struct {
+typedef struct ReadCase {
         const char *name;
         const char *attr;
         int u64_r;
         uint64_t u64;
         int i64_r;
         int64_t i64;
-} read_cases[] = {
+} ReadCase;
+
+static const ReadCase read_cases[] = {
         { "plain number",               "plain",        0, 100, 0, 100 },
         { "surrounding whitespace",     "spaces",       0, 7, 0, 7 },
         { "no trailing newline",        "no_newline",   0, 42, 0, 42 },
@@ -384,59 +388,58 @@ static const struct {
 };
 
 static void test_read_numbers(void **state) {
+        const ReadCase *c = *state;
+        uint64_t u = 0;
+        int64_t s = 0;
         Fixture f;
+        int r;
 
-        fixture_init(&f, tree_values, "read numbers");
-        for (size_t i = 0; i < ELEMENTSOF(read_cases); i++) {
-                uint64_t u = 0;
-                int64_t s = 0;
-                int r;
+        fixture_init(&f, tree_values, c->name);
 
-                r = ksm_sysfs_read_u64(f.k, read_cases[i].attr, &u);
-                if (r != read_cases[i].u64_r || (r == 0 && u != read_cases[i].u64))
-                        fail_msg("%s: read_u64 = %d (%" PRIu64 "), want %d (%" PRIu64 ")", read_cases[i].name,
-                                 r, u, read_cases[i].u64_r, read_cases[i].u64);
+        r = ksm_sysfs_read_u64(f.k, c->attr, &u);
+        if (r != c->u64_r || (r == 0 && u != c->u64))
+                fail_msg("%s: read_u64 = %d (%" PRIu64 "), want %d (%" PRIu64 ")", c->name, r, u, c->u64_r, c->u64);
 
-                r = ksm_sysfs_read_i64(f.k, read_cases[i].attr, &s);
-                if (r != read_cases[i].i64_r || (r == 0 && s != read_cases[i].i64))
-                        fail_msg("%s: read_i64 = %d (%" PRIi64 "), want %d (%" PRIi64 ")", read_cases[i].name,
-                                 r, s, read_cases[i].i64_r, read_cases[i].i64);
-        }
+        r = ksm_sysfs_read_i64(f.k, c->attr, &s);
+        if (r != c->i64_r || (r == 0 && s != c->i64))
+                fail_msg("%s: read_i64 = %d (%" PRIi64 "), want %d (%" PRIi64 ")", c->name, r, s, c->i64_r, c->i64);
+
         fixture_done(&f);
 }
 
-static const struct {
+typedef struct ChoiceCase {
         const char *name;
         const char *attr;
         int r;
         const char *value;
-} choice_cases[] = {
+} ChoiceCase;
+
+static const ChoiceCase choice_cases[] = {
         { "first selected",             "choice",                0, "none" },
         { "second selected",            "choice_second",         0, "scan-time" },
         { "no brackets: whole content", "choice_plain",          0, "scan-time" },
-        { "plain number",               "plain",                 0, "100" },
+        { "plain number as a choice",   "plain",                 0, "100" },
         { "unclosed bracket",           "choice_open",           -EINVAL, NULL },
         { "empty brackets",             "choice_empty_brackets", -EINVAL, NULL },
         { "only whitespace",            "choice_blank",          -EINVAL, NULL },
-        { "empty file",                 "empty",                 -EINVAL, NULL },
+        { "empty file as a choice",     "empty",                 -EINVAL, NULL },
         { "missing",                    "missing",               -ENOENT, NULL },
 };
 
 static void test_read_choice(void **state) {
+        const ChoiceCase *c = *state;
+        _cleanup_free_ char *v = NULL;
         Fixture f;
+        int r;
 
-        fixture_init(&f, tree_values, "read choice");
-        for (size_t i = 0; i < ELEMENTSOF(choice_cases); i++) {
-                _cleanup_free_ char *v = NULL;
-                int r;
+        fixture_init(&f, tree_values, c->name);
 
-                r = ksm_sysfs_read_choice(f.k, choice_cases[i].attr, &v);
-                if (r != choice_cases[i].r)
-                        fail_msg("%s: read_choice = %d, want %d", choice_cases[i].name, r, choice_cases[i].r);
-                if (r == 0 && !streq(v, choice_cases[i].value))
-                        fail_msg("%s: read_choice = \"%s\", want \"%s\"", choice_cases[i].name, v,
-                                 choice_cases[i].value);
-        }
+        r = ksm_sysfs_read_choice(f.k, c->attr, &v);
+        if (r != c->r)
+                fail_msg("%s: read_choice = %d, want %d", c->name, r, c->r);
+        if (r == 0 && !streq(v, c->value))
+                fail_msg("%s: read_choice = \"%s\", want \"%s\"", c->name, v, c->value);
+
         fixture_done(&f);
 }
 
@@ -608,49 +611,49 @@ static void test_foreach_numeric(void **state) {
 
 /* --- pure arithmetic ----------------------------------------------------------------------- */
 
+typedef struct MathCase {
+        const char *name;
+        KsmSnapshot s;
+        uint64_t page_size;
+        uint64_t saved;
+        int64_t profit;
+} MathCase;
+
+static const MathCase math_cases[] = {
+        { "nothing merged",
+          {}, 4096, 0, 0 },
+        { "kernel value wins over computation",
+          { .pages_sharing = 100, .has_general_profit = true, .general_profit_signed = -12345 },
+          4096, 409600, -12345 },
+        { "zero pages count as saved",
+          { .pages_sharing = 10, .ksm_zero_pages = 5, .has_ksm_zero_pages = true },
+          4096, 15 * 4096, 15 * 4096 - 10 * 64 },
+        { "computed: rmap cost of every tracked page",
+          { .pages_sharing = 1000, .pages_shared = 2, .pages_unshared = 100, .pages_volatile = 3 },
+          4096, 4096000, 4096000 - 1105 * 64 },
+        { "computed: scanning without merging is a loss",
+          { .pages_unshared = 1000000 },
+          4096, 0, -64000000 },
+        { "64 KiB pages",
+          { .pages_sharing = 3, .pages_shared = 1 },
+          65536, 196608, 196608 - 4 * 64 },
+        { "saved bytes saturate",
+          { .pages_sharing = UINT64_MAX / 2, .ksm_zero_pages = UINT64_MAX / 2 },
+          4096, UINT64_MAX, INT64_MAX },
+        { "profit saturates below",
+          { .pages_unshared = UINT64_MAX, .pages_volatile = UINT64_MAX },
+          4096, 0, INT64_MIN },
+};
+
 static void test_math(void **state) {
-        static const struct {
-                const char *name;
-                KsmSnapshot s;
-                uint64_t page_size;
-                uint64_t saved;
-                int64_t profit;
-        } cases[] = {
-                { "nothing merged",
-                  {}, 4096, 0, 0 },
-                { "kernel value wins over computation",
-                  { .pages_sharing = 100, .has_general_profit = true, .general_profit_signed = -12345 },
-                  4096, 409600, -12345 },
-                { "zero pages count as saved",
-                  { .pages_sharing = 10, .ksm_zero_pages = 5, .has_ksm_zero_pages = true },
-                  4096, 15 * 4096, 15 * 4096 - 10 * 64 },
-                { "computed: rmap cost of every tracked page",
-                  { .pages_sharing = 1000, .pages_shared = 2, .pages_unshared = 100, .pages_volatile = 3 },
-                  4096, 4096000, 4096000 - 1105 * 64 },
-                { "computed: scanning without merging is a loss",
-                  { .pages_unshared = 1000000 },
-                  4096, 0, -64000000 },
-                { "64 KiB pages",
-                  { .pages_sharing = 3, .pages_shared = 1 },
-                  65536, 196608, 196608 - 4 * 64 },
-                { "saved bytes saturate",
-                  { .pages_sharing = UINT64_MAX / 2, .ksm_zero_pages = UINT64_MAX / 2 },
-                  4096, UINT64_MAX, INT64_MAX },
-                { "profit saturates below",
-                  { .pages_unshared = UINT64_MAX, .pages_volatile = UINT64_MAX },
-                  4096, 0, INT64_MIN },
-        };
+        const MathCase *c = *state;
+        uint64_t saved = ksm_snapshot_saved_bytes(&c->s, c->page_size);
+        int64_t profit = ksm_snapshot_general_profit(&c->s, c->page_size);
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                uint64_t saved = ksm_snapshot_saved_bytes(&cases[i].s, cases[i].page_size);
-                int64_t profit = ksm_snapshot_general_profit(&cases[i].s, cases[i].page_size);
-
-                if (saved != cases[i].saved)
-                        fail_msg("%s: saved = %" PRIu64 ", want %" PRIu64, cases[i].name, saved, cases[i].saved);
-                if (profit != cases[i].profit)
-                        fail_msg("%s: profit = %" PRIi64 ", want %" PRIi64, cases[i].name, profit,
-                                 cases[i].profit);
-        }
+        if (saved != c->saved)
+                fail_msg("%s: saved = %" PRIu64 ", want %" PRIu64, c->name, saved, c->saved);
+        if (profit != c->profit)
+                fail_msg("%s: profit = %" PRIi64 ", want %" PRIi64, c->name, profit, c->profit);
 }
 
 static void test_run_to_string(void **state) {
@@ -672,18 +675,20 @@ static void test_run_to_string(void **state) {
 }
 
 int main(void) {
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_snapshot),
-                cmocka_unit_test(test_snapshot_old_kernel_profit),
-                cmocka_unit_test(test_open),
-                cmocka_unit_test(test_read_numbers),
-                cmocka_unit_test(test_read_choice),
-                cmocka_unit_test(test_write),
-                cmocka_unit_test(test_write_string),
-                cmocka_unit_test(test_foreach_numeric),
-                cmocka_unit_test(test_math),
-                cmocka_unit_test(test_run_to_string),
-        };
+        struct CMUnitTest tests[ELEMENTSOF(snapshot_cases) + ELEMENTSOF(read_cases) + ELEMENTSOF(choice_cases) +
+                                ELEMENTSOF(math_cases) + 6];
+        size_t n = 0;
 
-        return cmocka_run_group_tests_name("ksm-sysfs", tests, NULL, NULL);
+        TEST_ADD_TABLE(tests, n, snapshot_cases, test_snapshot);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_snapshot_old_kernel_profit);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_open);
+        TEST_ADD_TABLE(tests, n, read_cases, test_read_numbers);
+        TEST_ADD_TABLE(tests, n, choice_cases, test_read_choice);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_write);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_write_string);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_foreach_numeric);
+        TEST_ADD_TABLE(tests, n, math_cases, test_math);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_run_to_string);
+
+        return test_run_group("ksm-sysfs", tests, n);
 }

@@ -782,5 +782,5 @@ int main(void) {
 
         if (n != ELEMENTSOF(tests))
                 abort();
-        return cmocka_run_group_tests_name("kube-objects", tests, NULL, NULL);
+        return test_run_group("kube-objects", tests, n);
 }

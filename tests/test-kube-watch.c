@@ -659,12 +659,5 @@ int main(void) {
 
         if (n != ELEMENTSOF(tests))
                 abort();
-        for (size_t i = 0; i < n; i++)
-                for (size_t j = i + 1; j < n; j++)
-                        if (streq(tests[i].name, tests[j].name)) {
-                                fprintf(stderr, "duplicate test name: %s\n", tests[i].name);
-                                abort();
-                        }
-
-        return cmocka_run_group_tests_name("kube-watch", tests, NULL, NULL);
+        return test_run_group("kube-watch", tests, n);
 }

@@ -12,6 +12,7 @@
 
 #include "macro.h"
 #include "meminfo.h"
+#include "test-tables.h"
 
 #ifndef FIXTURES_DIR
 #define FIXTURES_DIR "tests/fixtures"
@@ -119,16 +120,15 @@ static void check(const char *name, int r, const MemInfo *got, const Case *c) {
 }
 
 static void test_parse(void **state) {
-        for (size_t i = 0; i < ELEMENTSOF(parse_cases); i++) {
-                MemInfo mi = { .total_kb = 12345 };
-                int r;
+        const Case *c = *state;
+        MemInfo mi = { .total_kb = 12345 };
+        int r;
 
-                r = meminfo_parse(parse_cases[i].text, &mi);
-                check(parse_cases[i].name, r, &mi, &parse_cases[i]);
-                /* A failure leaves the output alone. */
-                if (r < 0 && mi.total_kb != 12345)
-                        fail_msg("%s: output written on failure", parse_cases[i].name);
-        }
+        r = meminfo_parse(c->text, &mi);
+        check(c->name, r, &mi, c);
+        /* A failure leaves the output alone. */
+        if (r < 0 && mi.total_kb != 12345)
+                fail_msg("%s: output written on failure", c->name);
 }
 
 /* Every prefix of a valid text either parses (once MemTotal's line is complete) or fails
@@ -154,12 +154,14 @@ static void test_parse_prefixes(void **state) {
         }
 }
 
-static const struct {
+typedef struct ReadCase {
         const char *name;
         const char *file;
         int r;
         MemInfo want;
-} read_cases[] = {
+} ReadCase;
+
+static const ReadCase read_cases[] = {
         { "kernel 6.18 /proc/meminfo copy", "meminfo-6.18.txt", 0,
           { .total_kb = 24683620, .free_kb = 24288556, .available_kb = 24361916, .has_available = true } },
         { "kernel 2.6.32 /proc/meminfo (no MemAvailable)", "meminfo-2.6.32.txt", 0,
@@ -173,59 +175,59 @@ static const struct {
 };
 
 static void test_read(void **state) {
-        for (size_t i = 0; i < ELEMENTSOF(read_cases); i++) {
-                char path[PATH_MAX];
-                Case c = { .r = read_cases[i].r, .want = read_cases[i].want };
-                MemInfo mi;
-                int r;
+        const ReadCase *rc = *state;
+        Case c = { .r = rc->r, .want = rc->want };
+        char path[PATH_MAX];
+        MemInfo mi;
+        int r;
 
-                (void) snprintf(path, sizeof(path), "%s/%s", FIXTURES_DIR, read_cases[i].file);
-                r = meminfo_read(path, &mi);
-                check(read_cases[i].name, r, &mi, &c);
-        }
+        (void) snprintf(path, sizeof(path), "%s/%s", FIXTURES_DIR, rc->file);
+        r = meminfo_read(path, &mi);
+        check(rc->name, r, &mi, &c);
 }
 
 /* Files the reader must refuse before parsing: too large, or with a NUL inside. */
+typedef struct HostileCase {
+        const char *name;
+        size_t size;                    /* bytes of filler after a valid head */
+        bool nul;
+        int r;
+} HostileCase;
+
+static const HostileCase hostile_cases[] = {
+        { "64 KiB exactly is fine",     65536 - 44, false, 0 },
+        { "one byte over 64 KiB",       65536 - 44 + 1, false, -EFBIG },
+        { "a megabyte",                 1024 * 1024, false, -EFBIG },
+        { "NUL after the head",         16, true, -EINVAL },
+};
+
 static void test_read_hostile(void **state) {
-        static const struct {
-                const char *name;
-                size_t size;            /* bytes of filler after a valid head */
-                bool nul;
-                int r;
-        } cases[] = {
-                { "64 KiB exactly is fine",     65536 - 44, false, 0 },
-                { "one byte over 64 KiB",       65536 - 44 + 1, false, -EFBIG },
-                { "a megabyte",                 1024 * 1024, false, -EFBIG },
-                { "NUL after the head",         16, true, -EINVAL },
-        };
         static const char head[] = "MemTotal: 100 kB\nMemAvailable: 40 kB\nXxx: 1\n";  /* 44 bytes */
+        const HostileCase *c = *state;
+        char path[] = "/tmp/test-meminfo.XXXXXX";
+        _cleanup_free_ char *filler = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        MemInfo mi;
+        int r;
 
         assert_int_equal(strlen(head), 44);
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                char path[] = "/tmp/test-meminfo.XXXXXX";
-                _cleanup_free_ char *filler = NULL;
-                _cleanup_close_ int fd = -EBADF;
-                MemInfo mi;
-                int r;
+        fd = mkstemp(path);
+        assert_true(fd >= 0);
+        filler = malloc(c->size);
+        assert_non_null(filler);
+        memset(filler, '\n', c->size);
+        if (c->nul)
+                filler[c->size / 2] = 0;
+        assert_int_equal(write(fd, head, 44), 44);
+        assert_int_equal(write(fd, filler, c->size), (ssize_t) c->size);
 
-                fd = mkstemp(path);
-                assert_true(fd >= 0);
-                filler = malloc(cases[i].size);
-                assert_non_null(filler);
-                memset(filler, '\n', cases[i].size);
-                if (cases[i].nul)
-                        filler[cases[i].size / 2] = 0;
-                assert_int_equal(write(fd, head, 44), 44);
-                assert_int_equal(write(fd, filler, cases[i].size), (ssize_t) cases[i].size);
-
-                r = meminfo_read(path, &mi);
-                (void) unlink(path);
-                if (r != cases[i].r)
-                        fail_msg("%s: r = %d, want %d", cases[i].name, r, cases[i].r);
-                if (r == 0 && (mi.total_kb != 100 || mi.available_kb != 40))
-                        fail_msg("%s: wrong values", cases[i].name);
-        }
+        r = meminfo_read(path, &mi);
+        (void) unlink(path);
+        if (r != c->r)
+                fail_msg("%s: r = %d, want %d", c->name, r, c->r);
+        if (r == 0 && (mi.total_kb != 100 || mi.available_kb != 40))
+                fail_msg("%s: wrong values", c->name);
 }
 
 /* The real file of this machine parses. */
@@ -243,13 +245,14 @@ static void test_proc(void **state) {
 }
 
 int main(void) {
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse),
-                cmocka_unit_test(test_parse_prefixes),
-                cmocka_unit_test(test_read),
-                cmocka_unit_test(test_read_hostile),
-                cmocka_unit_test(test_proc),
-        };
+        struct CMUnitTest tests[ELEMENTSOF(parse_cases) + ELEMENTSOF(read_cases) + ELEMENTSOF(hostile_cases) + 2];
+        size_t n = 0;
 
-        return cmocka_run_group_tests_name("meminfo", tests, NULL, NULL);
+        TEST_ADD_TABLE(tests, n, parse_cases, test_parse);
+        TEST_ADD_TABLE(tests, n, read_cases, test_read);
+        TEST_ADD_TABLE(tests, n, hostile_cases, test_read_hostile);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_parse_prefixes);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_proc);
+
+        return test_run_group("meminfo", tests, n);
 }

@@ -110,32 +110,30 @@ static const WantCase want_cases[] = {
 };
 
 static void test_want(void **state) {
-        for (size_t i = 0; i < ELEMENTSOF(want_cases); i++) {
-                const WantCase *c = &want_cases[i];
-                PolicyParams p = DEFAULTS;
-                ScanControl ctl = { .state = c->control, .pages_to_scan = c->control == SCAN_STATE_IDLE ? 100 : 10000,
-                                    .sleep_millisecs = c->control == SCAN_STATE_IDLE ? 200 : 10 };
-                PolicyInput in = {
-                        .kind = c->kind,
-                        .params = &p,
-                        .scan = &scan_defaults,
-                        .mi = MI(UPSTREAM_TOTAL, c->pressure ? UPSTREAM_P : UPSTREAM_NP),
-                        .owned_running = c->owned_running,
-                        .now = c->now,
-                        .tick = c->tick,
-                        .last = c->have_last ? &c->last : NULL,
-                        .control = c->control != SCAN_STATE_OFF ? &ctl : NULL,
-                        .advisor_available = c->advisor,
-                };
-                Tuning t;
-                bool stepped;
+        const WantCase *c = *state;
+        PolicyParams p = DEFAULTS;
+        ScanControl ctl = { .state = c->control, .pages_to_scan = c->control == SCAN_STATE_IDLE ? 100 : 10000,
+                            .sleep_millisecs = c->control == SCAN_STATE_IDLE ? 200 : 10 };
+        PolicyInput in = {
+                .kind = c->kind,
+                .params = &p,
+                .scan = &scan_defaults,
+                .mi = MI(UPSTREAM_TOTAL, c->pressure ? UPSTREAM_P : UPSTREAM_NP),
+                .owned_running = c->owned_running,
+                .now = c->now,
+                .tick = c->tick,
+                .last = c->have_last ? &c->last : NULL,
+                .control = c->control != SCAN_STATE_OFF ? &ctl : NULL,
+                .advisor_available = c->advisor,
+        };
+        Tuning t;
+        bool stepped;
 
-                memset(&t, 0xaa, sizeof(t));
-                policy_want(&in, &t, &stepped);
-                check_tuning(c->name, &t, &c->want);
-                if (stepped != c->stepped)
-                        fail_msg("%s: stepped %d, want %d", c->name, stepped, c->stepped);
-        }
+        memset(&t, 0xaa, sizeof(t));
+        policy_want(&in, &t, &stepped);
+        check_tuning(c->name, &t, &c->want);
+        if (stepped != c->stepped)
+                fail_msg("%s: stepped %d, want %d", c->name, stepped, c->stepped);
 }
 
 /* --- PRESSURE: single computations --------------------------------------------------------- */
@@ -188,14 +186,12 @@ static const ComputeCase pressure_cases[] = {
 };
 
 static void test_compute_pressure(void **state) {
-        for (size_t i = 0; i < ELEMENTSOF(pressure_cases); i++) {
-                const ComputeCase *c = &pressure_cases[i];
-                Tuning t;
+        const ComputeCase *c = *state;
+        Tuning t;
 
-                memset(&t, 0xaa, sizeof(t));
-                policy_compute_pressure(&c->p, c->mi, c->prev, &t);
-                check_tuning(c->name, &t, &c->want);
-        }
+        memset(&t, 0xaa, sizeof(t));
+        policy_compute_pressure(&c->p, c->mi, c->prev, &t);
+        check_tuning(c->name, &t, &c->want);
 }
 
 /* --- PRESSURE: upstream sequences ---------------------------------------------------------- */
@@ -332,13 +328,15 @@ static void test_upstream_case9_overrides(void **state) {
           .pages_init = (init), .sleep_baseline_ms = (baseline), .sleep_min_ms = 10,             \
           .sleep_max_ms = 1000, .free_percent = (free) }
 
-static const struct {
+typedef struct OverrideCase {
         const char *name;
         const char *json;               /* the node's annotations; NULL: none */
         int applied;
         PolicyParams want;
         const char *msgs[4];
-} override_cases[] = {
+} OverrideCase;
+
+static const OverrideCase override_cases[] = {
         { "no annotations", NULL, 0, DEFAULTS, {} },
         { "unrelated annotations", "{ \"kubevirt.io/ksm-handler-managed\": \"true\" }", 0, DEFAULTS, {} },
         { "annotations not an object", "[ \"kubevirt.io/ksm-pages-boost-override\" ]", 0, DEFAULTS, {} },
@@ -417,42 +415,34 @@ static const struct {
 };
 
 static void test_overrides(void **state) {
-        for (size_t i = 0; i < ELEMENTSOF(override_cases); i++) {
-                PolicyParams p = DEFAULTS;
-                json_object *a = NULL;
-                char **msgs = (char **) 1;      /* must be overwritten */
-                size_t n;
-                int r;
+        const OverrideCase *c = *state;
+        PolicyParams p = DEFAULTS;
+        json_object *a = test_parse_json(c->name, c->json);
+        char **msgs = (char **) 1;      /* must be overwritten */
+        size_t n;
+        int r;
 
-                if (override_cases[i].json) {
-                        a = json_tokener_parse(override_cases[i].json);
-                        if (!a)
-                                fail_msg("%s: bad test JSON", override_cases[i].name);
-                }
+        r = policy_apply_overrides(&p, a, &msgs);
+        if (r != c->applied)
+                fail_msg("%s: applied %d, want %d", c->name, r, c->applied);
+        check_params(c->name, &p, &c->want);
 
-                r = policy_apply_overrides(&p, a, &msgs);
-                if (r != override_cases[i].applied)
-                        fail_msg("%s: applied %d, want %d", override_cases[i].name, r, override_cases[i].applied);
-                check_params(override_cases[i].name, &p, &override_cases[i].want);
-
-                for (n = 0; msgs && msgs[n]; n++) {
-                        if (n >= ELEMENTSOF(override_cases[i].msgs) || !override_cases[i].msgs[n])
-                                fail_msg("%s: unexpected message \"%s\"", override_cases[i].name, msgs[n]);
-                        if (!streq(msgs[n], override_cases[i].msgs[n]))
-                                fail_msg("%s: message %zu is \"%s\", want \"%s\"", override_cases[i].name, n,
-                                         msgs[n], override_cases[i].msgs[n]);
-                }
-                if (n < ELEMENTSOF(override_cases[i].msgs) && override_cases[i].msgs[n])
-                        fail_msg("%s: missing message \"%s\"", override_cases[i].name, override_cases[i].msgs[n]);
-                strv_free(msgs);
-
-                /* Without a message vector the result is the same, and nothing leaks. */
-                p = (PolicyParams) DEFAULTS;
-                if (policy_apply_overrides(&p, a, NULL) != override_cases[i].applied)
-                        fail_msg("%s: different result without reterr_msgs", override_cases[i].name);
-
-                json_object_put(a);
+        for (n = 0; msgs && msgs[n]; n++) {
+                if (n >= ELEMENTSOF(c->msgs) || !c->msgs[n])
+                        fail_msg("%s: unexpected message \"%s\"", c->name, msgs[n]);
+                if (!streq(msgs[n], c->msgs[n]))
+                        fail_msg("%s: message %zu is \"%s\", want \"%s\"", c->name, n, msgs[n], c->msgs[n]);
         }
+        if (n < ELEMENTSOF(c->msgs) && c->msgs[n])
+                fail_msg("%s: missing message \"%s\"", c->name, c->msgs[n]);
+        strv_free(msgs);
+
+        /* Without a message vector the result is the same, and nothing leaks. */
+        p = (PolicyParams) DEFAULTS;
+        if (policy_apply_overrides(&p, a, NULL) != c->applied)
+                fail_msg("%s: different result without reterr_msgs", c->name);
+
+        json_object_put(a);
 }
 
 /* The override table against the configuration: every annotation stands in for a key the config
@@ -519,38 +509,39 @@ static void test_override_table(void **state) {
 
 /* --- under_pressure ------------------------------------------------------------------------ */
 
+typedef struct PressureCase {
+        const char *name;
+        uint32_t free_percent;
+        const MemInfo *mi;
+        bool want;
+} PressureCase;
+
+static const PressureCase under_pressure_cases[] = {
+        { "meminfo unreadable",                 20, NULL, false },
+        { "MemTotal 0",                         100, MI(0, 0), false },
+        { "19 % available at 20 %",             20, MI(100, 19), true },
+        { "exactly 20 % available at 20 %",     20, MI(100, 20), false },
+        { "21 % available at 20 %",             20, MI(100, 21), false },
+        { "upstream pressure meminfo",          20, MI(UPSTREAM_TOTAL, UPSTREAM_P), true },
+        { "upstream no-pressure meminfo",       20, MI(UPSTREAM_TOTAL, UPSTREAM_NP), false },
+        { "free 0 %: never, even with nothing available", 0, MI(100, 0), false },
+        { "free 100 %: any use at all",         100, MI(UPSTREAM_TOTAL, UPSTREAM_NP), true },
+        { "free 100 %: available == total",     100, MI(100, 100), false },
+        { "free 100 %: available > total",      100, MI(100, 200), false },
+        { "free 20 %: available > total",       20, MI(100, 200), false },
+        { "free above 100 counts as 100",       250, MI(100, 100), false },
+        { "huge numbers do not overflow",       100, MI(UINT64_MAX, UINT64_MAX - 1), true },
+        { "huge numbers, 20 %, just below",     20, MI(UINT64_MAX, UINT64_MAX / 5 - 1), true },
+        { "huge numbers, exactly 20 %",         20, MI(UINT64_MAX, UINT64_MAX / 5), false },
+};
+
 static void test_under_pressure(void **state) {
-        const struct {
-                const char *name;
-                uint32_t free_percent;
-                const MemInfo *mi;
-                bool want;
-        } cases[] = {   /* not static: the MI() compound literals live in this block */
-                { "meminfo unreadable",                 20, NULL, false },
-                { "MemTotal 0",                         100, MI(0, 0), false },
-                { "19 % available at 20 %",             20, MI(100, 19), true },
-                { "exactly 20 % available at 20 %",     20, MI(100, 20), false },
-                { "21 % available at 20 %",             20, MI(100, 21), false },
-                { "upstream pressure meminfo",          20, MI(UPSTREAM_TOTAL, UPSTREAM_P), true },
-                { "upstream no-pressure meminfo",       20, MI(UPSTREAM_TOTAL, UPSTREAM_NP), false },
-                { "free 0 %: never, even with nothing available", 0, MI(100, 0), false },
-                { "free 100 %: any use at all",         100, MI(UPSTREAM_TOTAL, UPSTREAM_NP), true },
-                { "free 100 %: available == total",     100, MI(100, 100), false },
-                { "free 100 %: available > total",      100, MI(100, 200), false },
-                { "free 20 %: available > total",       20, MI(100, 200), false },
-                { "free above 100 counts as 100",       250, MI(100, 100), false },
-                { "huge numbers do not overflow",       100, MI(UINT64_MAX, UINT64_MAX - 1), true },
-                { "huge numbers, 20 %, just below",     20, MI(UINT64_MAX, UINT64_MAX / 5 - 1), true },
-                { "huge numbers, exactly 20 %",         20, MI(UINT64_MAX, UINT64_MAX / 5), false },
-        };
+        const PressureCase *c = *state;
+        PolicyParams p = DEFAULTS;
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                PolicyParams p = DEFAULTS;
-
-                p.free_percent = cases[i].free_percent;
-                if (policy_under_pressure(&p, cases[i].mi) != cases[i].want)
-                        fail_msg("%s: want %s", cases[i].name, cases[i].want ? "pressure" : "no pressure");
-        }
+        p.free_percent = c->free_percent;
+        if (policy_under_pressure(&p, c->mi) != c->want)
+                fail_msg("%s: want %s", c->name, c->want ? "pressure" : "no pressure");
 }
 
 static void test_params_from_config(void **state) {
@@ -569,16 +560,18 @@ static void test_params_from_config(void **state) {
 }
 
 int main(void) {
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_want),
-                cmocka_unit_test(test_compute_pressure),
-                cmocka_unit_test(test_upstream_case8_adapt),
-                cmocka_unit_test(test_upstream_case9_overrides),
-                cmocka_unit_test(test_overrides),
-                cmocka_unit_test(test_override_table),
-                cmocka_unit_test(test_under_pressure),
-                cmocka_unit_test(test_params_from_config),
-        };
+        struct CMUnitTest tests[ELEMENTSOF(want_cases) + ELEMENTSOF(pressure_cases) + ELEMENTSOF(override_cases) +
+                                ELEMENTSOF(under_pressure_cases) + 4];
+        size_t n = 0;
 
-        return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
+        TEST_ADD_TABLE(tests, n, want_cases, test_want);
+        TEST_ADD_TABLE(tests, n, pressure_cases, test_compute_pressure);
+        TEST_ADD_TABLE(tests, n, override_cases, test_overrides);
+        TEST_ADD_TABLE(tests, n, under_pressure_cases, test_under_pressure);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_upstream_case8_adapt);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_upstream_case9_overrides);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_override_table);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_params_from_config);
+
+        return test_run_group("policy", tests, n);
 }

@@ -7,150 +7,175 @@
 
 #include "macro.h"
 #include "reconcile.h"
+#include "test-tables.h"
 
 #define WANT_ON { .run = true, .pages_to_scan = 100, .sleep_millisecs = 50 }
 #define WANT_OFF { .run = false, .pages_to_scan = 64, .sleep_millisecs = 50 }
 #define OURS(p, s) { .claimed = true, .have_saved = true, .saved_pages_to_scan = (p), .saved_sleep_millisecs = (s) }
 #define NOT_OURS { .claimed = false }
 
+/* An expected sysfs write; the zero value is "no write". */
+typedef struct Write {
+        bool set;
+        int64_t value;
+} Write;
+#define WRITE(v) { .set = true, .value = (v) }
+
+typedef enum RecordWrite {
+        RECORD_WRITE_NONE,
+        RECORD_WRITE_BEFORE,            /* before the sysfs writes */
+        RECORD_WRITE_AFTER,             /* after them */
+} RecordWrite;
+
 typedef struct Case {
         const char *name;
         ReconcileInput in;
         KsmAction action;
-        int write_run;                  /* -1: no write, else the value */
-        int64_t write_pages;            /* -1: no write */
-        int64_t write_sleep;            /* -1: no write */
+        Write write_run, write_pages, write_sleep;
         bool claimed_after;
-        int record_write;               /* 0 none, 1 before, 2 after */
-        const char *label;
-        const char *annotation;
+        RecordWrite record_write;
+        const char *label;              /* NULL: absent */
+        const char *annotation;         /* NULL: absent */
 } Case;
 
 static const Case cases[] = {
-        { "no KSM in kernel: nothing, no label or annotation",
-          { .available = false, .selection = SELECTION_YES, .want = WANT_ON },
-          KSM_ACTION_NONE, -1, -1, -1, false, 0, NULL, NULL },
-        { "selected, off, no record: start and claim, saving old tuning first",
-          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
-            .sleep_millisecs = 20, .record_state = RECORD_NONE, .want = WANT_ON },
-          KSM_ACTION_START, 1, -1, 50, true, 1, "true", "true" },
-        { "selected, off after unmerge (run=2): start and claim",
-          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_UNMERGING, .pages_to_scan = 300,
-            .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_ON },
-          KSM_ACTION_START, 1, 100, 50, true, 1, "true", "true" },
-        { "selected, switched on by someone else: leave it, do not claim",
-          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
-            .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_ON },
-          KSM_ACTION_NONE, -1, -1, -1, false, 0, "true", "false" },
-        { "selected, ours, running at wanted rate: nothing",
-          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
-            .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON },
-          KSM_ACTION_NONE, -1, -1, -1, true, 0, "true", "true" },
-        { "selected, ours, rate differs: tune",
-          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 400,
-            .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON },
-          KSM_ACTION_TUNE, -1, 100, -1, true, 0, "true", "true" },
-        { "selected, ours, advisor locks pages_to_scan: never written",
-          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 400,
-            .sleep_millisecs = 50, .pages_locked = true, .record_state = RECORD_VALID, .record = OURS(100, 20),
-            .want = WANT_ON },
-          KSM_ACTION_NONE, -1, -1, -1, true, 0, "true", "true" },
-        { "selected, ours, switched off by hand (drift): switch back on",
-          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
-            .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON },
-          KSM_ACTION_START, 1, -1, -1, true, 0, "true", "true" },
-        { "selected, ours, policy wants it off: stop, restore, release",
-          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 64,
-            .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_OFF },
-          KSM_ACTION_RESTORE, 0, 100, 20, false, 2, "false", "false" },
-        { "selected, not ours, off, policy wants it off: nothing",
-          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
-            .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_OFF },
-          KSM_ACTION_NONE, -1, -1, -1, false, 0, "false", "false" },
-        { "deselected, ours: stop and restore tuning",
-          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
-            .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(1000, 20), .want = WANT_ON },
-          KSM_ACTION_RESTORE, 0, 1000, 20, false, 2, "false", "false" },
-        { "deselected, ours but already off: restore tuning only",
-          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
-            .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON },
-          KSM_ACTION_RESTORE, -1, -1, 20, false, 2, "false", "false" },
-        { "deselected, not ours, running: touch nothing, label true",
-          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
-            .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_ON },
-          KSM_ACTION_NONE, -1, -1, -1, false, 0, "true", "false" },
-        { "deselected, not ours, off: nothing",
-          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
-            .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_ON },
-          KSM_ACTION_NONE, -1, -1, -1, false, 0, "false", "false" },
-        { "hold, ours, running: nothing, no record write",
-          { .available = true, .selection = SELECTION_HOLD, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
-            .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON },
-          KSM_ACTION_NONE, -1, -1, -1, true, 0, "true", "true" },
-        { "hold, no record: nothing, record not written before the annotation is known",
-          { .available = true, .selection = SELECTION_HOLD, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
-            .sleep_millisecs = 20, .record_state = RECORD_NONE, .want = WANT_ON },
-          KSM_ACTION_NONE, -1, -1, -1, false, 0, "false", "false" },
-        { "corrupt record, annotation true, deselected: stop, tuning unknown so untouched",
-          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
-            .sleep_millisecs = 50, .record_state = RECORD_CORRUPT, .node_annotation = "true", .want = WANT_ON },
-          KSM_ACTION_RESTORE, 0, -1, -1, false, 2, "false", "false" },
-        { "corrupt record, annotation false, deselected: never switch off KSM it cannot prove it switched on",
-          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
-            .sleep_millisecs = 50, .record_state = RECORD_CORRUPT, .node_annotation = "false", .want = WANT_ON },
-          KSM_ACTION_NONE, -1, -1, -1, false, 2, "true", "false" },
-        { "corrupt record, no annotation, deselected: leave KSM on, repair the record",
-          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
-            .sleep_millisecs = 50, .record_state = RECORD_CORRUPT, .want = WANT_ON },
-          KSM_ACTION_NONE, -1, -1, -1, false, 2, "true", "false" },
-        { "corrupt record, annotation true, selected and running: keep ownership, repair the record",
-          { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
-            .sleep_millisecs = 50, .record_state = RECORD_CORRUPT, .node_annotation = "true", .want = WANT_ON },
-          KSM_ACTION_NONE, -1, -1, -1, true, 2, "true", "true" },
-        { "no record (state lost), annotation true, deselected: the annotation proves ownership",
-          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
-            .sleep_millisecs = 50, .record_state = RECORD_NONE, .node_annotation = "true", .want = WANT_ON },
-          KSM_ACTION_RESTORE, 0, -1, -1, false, 2, "false", "false" },
-        { "valid record wins over a stale annotation",
-          { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
-            .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = NOT_OURS, .node_annotation = "true",
-            .want = WANT_ON },
-          KSM_ACTION_NONE, -1, -1, -1, false, 0, "true", "false" },
+        { .name = "no KSM in kernel: nothing, no label or annotation",
+          .in = { .available = false, .selection = SELECTION_YES, .want = WANT_ON },
+          .action = KSM_ACTION_NONE },
+        { .name = "selected, off, no record: start and claim, saving old tuning first",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
+                  .sleep_millisecs = 20, .record_state = RECORD_NONE, .want = WANT_ON },
+          .action = KSM_ACTION_START, .write_run = WRITE(1), .write_sleep = WRITE(50), .claimed_after = true,
+          .record_write = RECORD_WRITE_BEFORE, .label = "true", .annotation = "true" },
+        { .name = "selected, off after unmerge (run=2): start and claim",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_UNMERGING, .pages_to_scan = 300,
+                  .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_ON },
+          .action = KSM_ACTION_START, .write_run = WRITE(1), .write_pages = WRITE(100),
+          .write_sleep = WRITE(50), .claimed_after = true, .record_write = RECORD_WRITE_BEFORE,
+          .label = "true", .annotation = "true" },
+        { .name = "selected, switched on by someone else: leave it, do not claim",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+                  .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_ON },
+          .action = KSM_ACTION_NONE, .label = "true", .annotation = "false" },
+        { .name = "selected, ours, running at wanted rate: nothing",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+                  .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON },
+          .action = KSM_ACTION_NONE, .claimed_after = true, .label = "true", .annotation = "true" },
+        { .name = "selected, ours, rate differs: tune",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 400,
+                  .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON },
+          .action = KSM_ACTION_TUNE, .write_pages = WRITE(100), .claimed_after = true, .label = "true",
+          .annotation = "true" },
+        { .name = "selected, ours, advisor locks pages_to_scan: never written",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 400,
+                  .sleep_millisecs = 50, .pages_locked = true, .record_state = RECORD_VALID, .record = OURS(100, 20),
+                  .want = WANT_ON },
+          .action = KSM_ACTION_NONE, .claimed_after = true, .label = "true", .annotation = "true" },
+        { .name = "selected, ours, switched off by hand (drift): switch back on",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
+                  .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON },
+          .action = KSM_ACTION_START, .write_run = WRITE(1), .claimed_after = true, .label = "true",
+          .annotation = "true" },
+        { .name = "selected, ours, policy wants it off: stop, restore, release",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 64,
+                  .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_OFF },
+          .action = KSM_ACTION_RESTORE, .write_run = WRITE(0), .write_pages = WRITE(100),
+          .write_sleep = WRITE(20), .record_write = RECORD_WRITE_AFTER, .label = "false",
+          .annotation = "false" },
+        { .name = "selected, not ours, off, policy wants it off: nothing",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
+                  .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_OFF },
+          .action = KSM_ACTION_NONE, .label = "false", .annotation = "false" },
+        { .name = "deselected, ours: stop and restore tuning",
+          .in = { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+                  .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(1000, 20), .want = WANT_ON },
+          .action = KSM_ACTION_RESTORE, .write_run = WRITE(0), .write_pages = WRITE(1000),
+          .write_sleep = WRITE(20), .record_write = RECORD_WRITE_AFTER, .label = "false",
+          .annotation = "false" },
+        { .name = "deselected, ours but already off: restore tuning only",
+          .in = { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
+                  .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON },
+          .action = KSM_ACTION_RESTORE, .write_sleep = WRITE(20), .record_write = RECORD_WRITE_AFTER,
+          .label = "false", .annotation = "false" },
+        { .name = "deselected, not ours, running: touch nothing, label true",
+          .in = { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+                  .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_ON },
+          .action = KSM_ACTION_NONE, .label = "true", .annotation = "false" },
+        { .name = "deselected, not ours, off: nothing",
+          .in = { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
+                  .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_ON },
+          .action = KSM_ACTION_NONE, .label = "false", .annotation = "false" },
+        { .name = "hold, ours, running: nothing, no record write",
+          .in = { .available = true, .selection = SELECTION_HOLD, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+                  .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON },
+          .action = KSM_ACTION_NONE, .claimed_after = true, .label = "true", .annotation = "true" },
+        { .name = "hold, no record: nothing, record not written before the annotation is known",
+          .in = { .available = true, .selection = SELECTION_HOLD, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
+                  .sleep_millisecs = 20, .record_state = RECORD_NONE, .want = WANT_ON },
+          .action = KSM_ACTION_NONE, .label = "false", .annotation = "false" },
+        { .name = "corrupt record, annotation true, deselected: stop, tuning unknown so untouched",
+          .in = { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+                  .sleep_millisecs = 50, .record_state = RECORD_CORRUPT, .node_annotation = "true", .want = WANT_ON },
+          .action = KSM_ACTION_RESTORE, .write_run = WRITE(0), .record_write = RECORD_WRITE_AFTER,
+          .label = "false", .annotation = "false" },
+        { .name = "corrupt record, annotation false, deselected: never switch off KSM it cannot prove it switched on",
+          .in = { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+                  .sleep_millisecs = 50, .record_state = RECORD_CORRUPT, .node_annotation = "false", .want = WANT_ON },
+          .action = KSM_ACTION_NONE, .record_write = RECORD_WRITE_AFTER, .label = "true",
+          .annotation = "false" },
+        { .name = "corrupt record, no annotation, deselected: leave KSM on, repair the record",
+          .in = { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+                  .sleep_millisecs = 50, .record_state = RECORD_CORRUPT, .want = WANT_ON },
+          .action = KSM_ACTION_NONE, .record_write = RECORD_WRITE_AFTER, .label = "true",
+          .annotation = "false" },
+        { .name = "corrupt record, annotation true, selected and running: keep ownership, repair the record",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+                  .sleep_millisecs = 50, .record_state = RECORD_CORRUPT, .node_annotation = "true", .want = WANT_ON },
+          .action = KSM_ACTION_NONE, .claimed_after = true, .record_write = RECORD_WRITE_AFTER,
+          .label = "true", .annotation = "true" },
+        { .name = "no record (state lost), annotation true, deselected: the annotation proves ownership",
+          .in = { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+                  .sleep_millisecs = 50, .record_state = RECORD_NONE, .node_annotation = "true", .want = WANT_ON },
+          .action = KSM_ACTION_RESTORE, .write_run = WRITE(0), .record_write = RECORD_WRITE_AFTER,
+          .label = "false", .annotation = "false" },
+        { .name = "valid record wins over a stale annotation",
+          .in = { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+                  .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = NOT_OURS, .node_annotation = "true",
+                  .want = WANT_ON },
+          .action = KSM_ACTION_NONE, .label = "true", .annotation = "false" },
 };
 
-static void check_case(const Case *c, const ReconcileDecision *d) {
-        int record_write = d->record_write_before ? 1 : d->record_write_after ? 2 : 0;
-
-        if (d->action != c->action)
-                fail_msg("%s: action %s, expected %s", c->name, ksm_action_to_string(d->action),
-                         ksm_action_to_string(c->action));
-        if ((d->write_run ? (int) d->run : -1) != c->write_run)
-                fail_msg("%s: run write %d, expected %d", c->name, d->write_run ? (int) d->run : -1, c->write_run);
-        if ((d->write_pages ? (int64_t) d->pages_to_scan : -1) != c->write_pages)
-                fail_msg("%s: pages write %lld, expected %lld", c->name,
-                         (long long) (d->write_pages ? (int64_t) d->pages_to_scan : -1), (long long) c->write_pages);
-        if ((d->write_sleep ? (int64_t) d->sleep_millisecs : -1) != c->write_sleep)
-                fail_msg("%s: sleep write %lld, expected %lld", c->name,
-                         (long long) (d->write_sleep ? (int64_t) d->sleep_millisecs : -1), (long long) c->write_sleep);
-        if (d->new_record.claimed != c->claimed_after)
-                fail_msg("%s: claimed after %d, expected %d", c->name, d->new_record.claimed, c->claimed_after);
-        if (record_write != c->record_write)
-                fail_msg("%s: record write %d, expected %d", c->name, record_write, c->record_write);
-        if (!streq_ptr(d->label, c->label))
-                fail_msg("%s: label %s, expected %s", c->name, strna(d->label), strna(c->label));
-        if (!streq_ptr(d->annotation, c->annotation))
-                fail_msg("%s: annotation %s, expected %s", c->name, strna(d->annotation), strna(c->annotation));
-        if (!d->reason)
-                fail_msg("%s: no reason", c->name);
+static void check_write(const char *name, const char *what, bool wrote, int64_t value, Write want) {
+        if (wrote != want.set || (wrote && value != want.value))
+                fail_msg("%s: %s write %lld, expected %lld", name, what, wrote ? (long long) value : -1LL,
+                         want.set ? (long long) want.value : -1LL);
 }
 
-static void test_decide_table(void **state) {
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                ReconcileDecision d;
+static void test_decide(void **state) {
+        const Case *c = *state;
+        ReconcileDecision d;
+        RecordWrite record_write;
 
-                reconcile_decide(&cases[i].in, &d);
-                check_case(&cases[i], &d);
-        }
+        reconcile_decide(&c->in, &d);
+
+        record_write = d.record_write_before ? RECORD_WRITE_BEFORE :
+                       d.record_write_after ? RECORD_WRITE_AFTER : RECORD_WRITE_NONE;
+        if (d.action != c->action)
+                fail_msg("%s: action %s, expected %s", c->name, ksm_action_to_string(d.action),
+                         ksm_action_to_string(c->action));
+        check_write(c->name, "run", d.write_run, d.run, c->write_run);
+        check_write(c->name, "pages", d.write_pages, d.pages_to_scan, c->write_pages);
+        check_write(c->name, "sleep", d.write_sleep, d.sleep_millisecs, c->write_sleep);
+        if (d.new_record.claimed != c->claimed_after)
+                fail_msg("%s: claimed after %d, expected %d", c->name, d.new_record.claimed, c->claimed_after);
+        if (record_write != c->record_write)
+                fail_msg("%s: record write %d, expected %d", c->name, record_write, c->record_write);
+        if (!streq_ptr(d.label, c->label))
+                fail_msg("%s: label %s, expected %s", c->name, strna(d.label), strna(c->label));
+        if (!streq_ptr(d.annotation, c->annotation))
+                fail_msg("%s: annotation %s, expected %s", c->name, strna(d.annotation), strna(c->annotation));
+        if (!d.reason)
+                fail_msg("%s: no reason", c->name);
 }
 
 static void test_start_saves_tuning_before_write(void **state) {
@@ -292,13 +317,14 @@ static void test_strings(void **state) {
 }
 
 int main(void) {
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_decide_table),
-                cmocka_unit_test(test_start_saves_tuning_before_write),
-                cmocka_unit_test(test_seeds_three_nodes),
-                cmocka_unit_test(test_crash_between_record_and_sysfs),
-                cmocka_unit_test(test_strings),
-        };
+        struct CMUnitTest tests[ELEMENTSOF(cases) + 4];
+        size_t n = 0;
 
-        return cmocka_run_group_tests_name("reconcile", tests, NULL, NULL);
+        TEST_ADD_TABLE(tests, n, cases, test_decide);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_start_saves_tuning_before_write);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_seeds_three_nodes);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_crash_between_record_and_sysfs);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_strings);
+
+        return test_run_group("reconcile", tests, n);
 }

@@ -13,6 +13,7 @@
 
 #include "macro.h"
 #include "record.h"
+#include "test-tables.h"
 
 static void check_record(const char *name, const Record *got, const Record *want) {
         if (got->claimed != want->claimed || got->have_saved != want->have_saved ||
@@ -24,11 +25,13 @@ static void check_record(const char *name, const Record *got, const Record *want
                          want->saved_pages_to_scan, want->saved_sleep_millisecs);
 }
 
-static const struct {
+typedef struct FormatCase {
         const char *name;
         Record r;
         const char *text;
-} format_cases[] = {
+} FormatCase;
+
+static const FormatCase format_cases[] = {
         { "claimed with saved tuning",
           { .claimed = true, .have_saved = true, .saved_pages_to_scan = 100, .saved_sleep_millisecs = 20 },
           "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":100,\"sleep_millisecs\":20}}\n" },
@@ -47,31 +50,32 @@ static const struct {
 };
 
 static void test_format_roundtrip(void **state) {
-        for (size_t i = 0; i < ELEMENTSOF(format_cases); i++) {
-                _cleanup_free_ char *text = NULL;
-                Record back, want = format_cases[i].r;
-                int r;
+        const FormatCase *c = *state;
+        _cleanup_free_ char *text = NULL;
+        Record back, want = c->r;
+        int r;
 
-                text = record_format(&format_cases[i].r);
-                assert_non_null(text);
-                if (!streq(text, format_cases[i].text))
-                        fail_msg("%s: formatted %s", format_cases[i].name, text);
+        text = record_format(&c->r);
+        assert_non_null(text);
+        if (!streq(text, c->text))
+                fail_msg("%s: formatted %s", c->name, text);
 
-                r = record_parse(text, &back);
-                if (r != 0)
-                        fail_msg("%s: record_parse = %d", format_cases[i].name, r);
-                if (!want.have_saved)
-                        want.saved_pages_to_scan = want.saved_sleep_millisecs = 0;
-                check_record(format_cases[i].name, &back, &want);
-        }
+        r = record_parse(text, &back);
+        if (r != 0)
+                fail_msg("%s: record_parse = %d", c->name, r);
+        if (!want.have_saved)
+                want.saved_pages_to_scan = want.saved_sleep_millisecs = 0;
+        check_record(c->name, &back, &want);
 }
 
-static const struct {
+typedef struct ParseCase {
         const char *name;
         const char *text;
         int r;
         Record want;
-} parse_cases[] = {
+} ParseCase;
+
+static const ParseCase parse_cases[] = {
         { "canonical", "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":100,\"sleep_millisecs\":20}}\n",
           0, { .claimed = true, .have_saved = true, .saved_pages_to_scan = 100, .saved_sleep_millisecs = 20 } },
         { "pretty-printed, keys reordered",
@@ -140,17 +144,16 @@ static const struct {
 };
 
 static void test_parse(void **state) {
-        for (size_t i = 0; i < ELEMENTSOF(parse_cases); i++) {
-                Record got;
-                int r;
+        const ParseCase *c = *state;
+        Record got;
+        int r;
 
-                memset(&got, 0xaa, sizeof(got));
-                r = record_parse(parse_cases[i].text, &got);
-                if (r != parse_cases[i].r)
-                        fail_msg("%s: record_parse = %d, want %d", parse_cases[i].name, r, parse_cases[i].r);
-                /* On failure the record is zeroed, never half-filled. */
-                check_record(parse_cases[i].name, &got, &parse_cases[i].want);
-        }
+        memset(&got, 0xaa, sizeof(got));
+        r = record_parse(c->text, &got);
+        if (r != c->r)
+                fail_msg("%s: record_parse = %d, want %d", c->name, r, c->r);
+        /* On failure the record is zeroed, never half-filled. */
+        check_record(c->name, &got, &c->want);
 }
 
 /* A crash mid-write leaves (without rename) at worst a prefix: no prefix may pass as a record. */
@@ -385,14 +388,15 @@ static void test_save_dir_errors(void **state) {
 }
 
 int main(void) {
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_format_roundtrip),
-                cmocka_unit_test(test_parse),
-                cmocka_unit_test(test_parse_truncated),
-                cmocka_unit_test(test_save_load),
-                cmocka_unit_test(test_load_errors),
-                cmocka_unit_test(test_save_dir_errors),
-        };
+        struct CMUnitTest tests[ELEMENTSOF(format_cases) + ELEMENTSOF(parse_cases) + 4];
+        size_t n = 0;
 
-        return cmocka_run_group_tests_name("record", tests, NULL, NULL);
+        TEST_ADD_TABLE(tests, n, format_cases, test_format_roundtrip);
+        TEST_ADD_TABLE(tests, n, parse_cases, test_parse);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_parse_truncated);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_save_load);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_load_errors);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_save_dir_errors);
+
+        return test_run_group("record", tests, n);
 }

@@ -522,30 +522,10 @@ int main(void) {
                                 ELEMENTSOF(key_cases) + ELEMENTSOF(value_cases) + 4];
         size_t n = 0;
 
-        for (size_t i = 0; i < ELEMENTSOF(match_cases); i++)
-                tests[n++] = (struct CMUnitTest) {
-                        .name = match_cases[i].name,
-                        .test_func = test_match,
-                        .initial_state = (void *) &match_cases[i],
-                };
-        for (size_t i = 0; i < ELEMENTSOF(invalid_cases); i++)
-                tests[n++] = (struct CMUnitTest) {
-                        .name = invalid_cases[i].name,
-                        .test_func = test_invalid,
-                        .initial_state = (void *) &invalid_cases[i],
-                };
-        for (size_t i = 0; i < ELEMENTSOF(key_cases); i++)
-                tests[n++] = (struct CMUnitTest) {
-                        .name = key_cases[i].name,
-                        .test_func = test_key_syntax,
-                        .initial_state = (void *) &key_cases[i],
-                };
-        for (size_t i = 0; i < ELEMENTSOF(value_cases); i++)
-                tests[n++] = (struct CMUnitTest) {
-                        .name = value_cases[i].name,
-                        .test_func = test_value_syntax,
-                        .initial_state = (void *) &value_cases[i],
-                };
+        TEST_ADD_TABLE(tests, n, match_cases, test_match);
+        TEST_ADD_TABLE(tests, n, invalid_cases, test_invalid);
+        TEST_ADD_TABLE(tests, n, key_cases, test_key_syntax);
+        TEST_ADD_TABLE(tests, n, value_cases, test_value_syntax);
         tests[n++] = (struct CMUnitTest) { .name = "requirements keep their order and values", .test_func = test_structure };
         tests[n++] = (struct CMUnitTest) { .name = "null selector is nothing, {} is everything", .test_func = test_null_and_empty };
         tests[n++] = (struct CMUnitTest) { .name = "operator names round-trip, case-sensitively", .test_func = test_ops };
@@ -553,5 +533,5 @@ int main(void) {
 
         if (n != ELEMENTSOF(tests))
                 abort();
-        return cmocka_run_group_tests_name("selector", tests, NULL, NULL);
+        return test_run_group("selector", tests, n);
 }

@@ -17,6 +17,7 @@
 
 #include "macro.h"
 #include "util.h"
+#include "test-tables.h"
 
 static void test_safe_atou64(void **state) {
         static const struct {
@@ -281,111 +282,112 @@ static char *find_temp_leftover(const char *dir) {
 /* A string literal as data and its size, NUL bytes inside included. */
 #define DATA(s) (s), sizeof(s) - 1
 
+typedef struct WriteCase {
+        const char *name;
+        const char *before_file;        /* created first with "old" (0600), relative to a scratch dir */
+        const char *before_dir;         /* created first (0700) */
+        const char *target;             /* relative to the scratch dir; "@long": NAME_MAX bytes */
+        bool relative;                  /* pass target as is, from the scratch dir as cwd */
+        const char *data;
+        size_t size;
+        mode_t mode, umask;
+        int r;
+} WriteCase;
+
+static const WriteCase write_cases[] = {
+        { "new file", NULL, NULL, "f", false, DATA("hello\n"), 0600, 022, 0 },
+        { "replaces a file", "f", NULL, "f", false, DATA("new\n"), 0644, 022, 0 },
+        { "mode exactly as asked under a strict umask", "f", NULL, "f", false, DATA("x"), 0644, 077, 0 },
+        { "mode exactly as asked under an open umask", NULL, NULL, "f", false, DATA("x"), 0600, 0, 0 },
+        { "mode narrower than the old file", "f", NULL, "f", false, DATA("x"), 0400, 022, 0 },
+        { "empty data", "f", NULL, "f", false, DATA(""), 0600, 022, 0 },
+        { "binary data with a NUL", NULL, NULL, "f", false, DATA("a\0b"), 0600, 022, 0 },
+        { "name of NAME_MAX bytes: the temporary name is cut to fit", NULL, NULL, "@long", false, DATA("x"), 0644, 022, 0 },
+        { "relative name, in the working directory", NULL, NULL, "f", true, DATA("rel\n"), 0600, 022, 0 },
+        { "target is a directory: refused, nothing left behind", NULL, "f", "f", false, DATA("x"), 0600, 022, -EISDIR },
+        { "missing directory", NULL, NULL, "missing/f", false, DATA("x"), 0600, 022, -ENOENT },
+        { "directory is a file", "f", NULL, "f/g", false, DATA("x"), 0600, 022, -ENOTDIR },
+        { "no file name", NULL, NULL, "", false, DATA("x"), 0600, 022, -EINVAL },
+};
+
 static void test_write_file_atomic(void **state) {
-        static const struct {
-                const char *name;
-                const char *before_file;        /* created first with "old" (0600), relative to a scratch dir */
-                const char *before_dir;         /* created first (0700) */
-                const char *target;             /* relative to the scratch dir; "@long": NAME_MAX bytes */
-                bool relative;                  /* pass target as is, from the scratch dir as cwd */
-                const char *data;
-                size_t size;
-                mode_t mode, umask;
-                int r;
-        } cases[] = {
-                { "new file", NULL, NULL, "f", false, DATA("hello\n"), 0600, 022, 0 },
-                { "replaces a file", "f", NULL, "f", false, DATA("new\n"), 0644, 022, 0 },
-                { "mode exactly as asked under a strict umask", "f", NULL, "f", false, DATA("x"), 0644, 077, 0 },
-                { "mode exactly as asked under an open umask", NULL, NULL, "f", false, DATA("x"), 0600, 0, 0 },
-                { "mode narrower than the old file", "f", NULL, "f", false, DATA("x"), 0400, 022, 0 },
-                { "empty data", "f", NULL, "f", false, DATA(""), 0600, 022, 0 },
-                { "binary data with a NUL", NULL, NULL, "f", false, DATA("a\0b"), 0600, 022, 0 },
-                { "name of NAME_MAX bytes: the temporary name is cut to fit", NULL, NULL, "@long", false, DATA("x"), 0644, 022, 0 },
-                { "relative name, in the working directory", NULL, NULL, "f", true, DATA("rel\n"), 0600, 022, 0 },
-                { "target is a directory: refused, nothing left behind", NULL, "f", "f", false, DATA("x"), 0600, 022, -EISDIR },
-                { "missing directory", NULL, NULL, "missing/f", false, DATA("x"), 0600, 022, -ENOENT },
-                { "directory is a file", "f", NULL, "f/g", false, DATA("x"), 0600, 022, -ENOTDIR },
-                { "no file name", NULL, NULL, "", false, DATA("x"), 0600, 022, -EINVAL },
-        };
-        char cwd[PATH_MAX];
+        const WriteCase *c = *state;
+        char base[] = "/tmp/test-util.XXXXXX", path[PATH_MAX], target[NAME_MAX + 1], cwd[PATH_MAX];
+        _cleanup_free_ char *got = NULL, *leftover = NULL;
+        size_t len = 7, size = c->size;
+        mode_t old_umask;
+        struct stat st;
+        int r;
 
         assert_non_null(getcwd(cwd, sizeof(cwd)));
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                char base[] = "/tmp/test-util.XXXXXX", path[PATH_MAX], target[NAME_MAX + 1];
-                _cleanup_free_ char *got = NULL, *leftover = NULL;
-                size_t len = 7, size = cases[i].size;
-                mode_t old_umask;
-                struct stat st;
-                int r;
+        if (streq(c->target, "@long")) {
+                memset(target, 'a', NAME_MAX);
+                target[NAME_MAX] = 0;
+        } else
+                (void) snprintf(target, sizeof(target), "%s", c->target);
 
-                if (streq(cases[i].target, "@long")) {
-                        memset(target, 'a', NAME_MAX);
-                        target[NAME_MAX] = 0;
-                } else
-                        (void) snprintf(target, sizeof(target), "%s", cases[i].target);
+        assert_non_null(mkdtemp(base));
+        if (c->before_file) {
+                _cleanup_close_ int fd = -EBADF;
 
-                assert_non_null(mkdtemp(base));
-                if (cases[i].before_file) {
-                        _cleanup_close_ int fd = -EBADF;
-
-                        (void) snprintf(path, sizeof(path), "%s/%s", base, cases[i].before_file);
-                        fd = open(path, O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0600);
-                        assert_true(fd >= 0);
-                        assert_int_equal(write(fd, "old", 3), 3);
-                }
-                if (cases[i].before_dir) {
-                        (void) snprintf(path, sizeof(path), "%s/%s", base, cases[i].before_dir);
-                        assert_int_equal(mkdir(path, 0700), 0);
-                }
-                (void) snprintf(path, sizeof(path), "%s/%s", base, target);
-
-                old_umask = umask(cases[i].umask);
-                if (cases[i].relative) {
-                        assert_int_equal(chdir(base), 0);
-                        r = write_file_atomic(target, cases[i].data, size, cases[i].mode);
-                        assert_int_equal(chdir(cwd), 0);
-                } else
-                        r = write_file_atomic(path, cases[i].data, size, cases[i].mode);
-                (void) umask(old_umask);
-
-                if (r != cases[i].r)
-                        fail_msg("%s: write_file_atomic = %d, want %d", cases[i].name, r, cases[i].r);
-
-                if (r == 0) {
-                        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-                                fail_msg("%s: no file written", cases[i].name);
-                        if ((st.st_mode & 07777) != cases[i].mode)
-                                fail_msg("%s: mode %o, want %o", cases[i].name, st.st_mode & 07777, cases[i].mode);
-                        if (read_full_file(path, 64, &got, &len) < 0 || len != size ||
-                            memcmp(got, cases[i].data, size) != 0)
-                                fail_msg("%s: the file does not hold the data (%zu bytes)", cases[i].name, len);
-                } else if (cases[i].before_file && streq(cases[i].before_file, target)) {
-                        if (read_full_file(path, 64, &got, &len) < 0 || !streq(got, "old"))
-                                fail_msg("%s: the old file was changed", cases[i].name);
-                }
-
-                leftover = find_temp_leftover(base);
-                if (leftover)
-                        fail_msg("%s: temporary file \"%s\" left behind", cases[i].name, leftover);
-
-                assert_int_equal(nftw(base, remove_entry, 8, FTW_DEPTH|FTW_PHYS), 0);
+                (void) snprintf(path, sizeof(path), "%s/%s", base, c->before_file);
+                fd = open(path, O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0600);
+                assert_true(fd >= 0);
+                assert_int_equal(write(fd, "old", 3), 3);
         }
+        if (c->before_dir) {
+                (void) snprintf(path, sizeof(path), "%s/%s", base, c->before_dir);
+                assert_int_equal(mkdir(path, 0700), 0);
+        }
+        (void) snprintf(path, sizeof(path), "%s/%s", base, target);
+
+        old_umask = umask(c->umask);
+        if (c->relative) {
+                assert_int_equal(chdir(base), 0);
+                r = write_file_atomic(target, c->data, size, c->mode);
+                assert_int_equal(chdir(cwd), 0);
+        } else
+                r = write_file_atomic(path, c->data, size, c->mode);
+        (void) umask(old_umask);
+
+        if (r != c->r)
+                fail_msg("%s: write_file_atomic = %d, want %d", c->name, r, c->r);
+
+        if (r == 0) {
+                if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+                        fail_msg("%s: no file written", c->name);
+                if ((st.st_mode & 07777) != c->mode)
+                        fail_msg("%s: mode %o, want %o", c->name, st.st_mode & 07777, c->mode);
+                if (read_full_file(path, 64, &got, &len) < 0 || len != size ||
+                    memcmp(got, c->data, size) != 0)
+                        fail_msg("%s: the file does not hold the data (%zu bytes)", c->name, len);
+        } else if (c->before_file && streq(c->before_file, target)) {
+                if (read_full_file(path, 64, &got, &len) < 0 || !streq(got, "old"))
+                        fail_msg("%s: the old file was changed", c->name);
+        }
+
+        leftover = find_temp_leftover(base);
+        if (leftover)
+                fail_msg("%s: temporary file \"%s\" left behind", c->name, leftover);
+
+        assert_int_equal(nftw(base, remove_entry, 8, FTW_DEPTH|FTW_PHYS), 0);
 }
 
 int main(void) {
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_safe_atou64),
-                cmocka_unit_test(test_safe_atou32_atoi64),
-                cmocka_unit_test(test_safe_atod),
-                cmocka_unit_test(test_parse_boolean),
-                cmocka_unit_test(test_parse_sec),
-                cmocka_unit_test(test_node_name),
-                cmocka_unit_test(test_log_level),
-                cmocka_unit_test(test_strstrip),
-                cmocka_unit_test(test_read_bounded),
-                cmocka_unit_test(test_write_file_atomic),
-        };
+        struct CMUnitTest tests[ELEMENTSOF(write_cases) + 9];
+        size_t n = 0;
 
-        return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_safe_atou64);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_safe_atou32_atoi64);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_safe_atod);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_parse_boolean);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_parse_sec);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_node_name);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_log_level);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_strstrip);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_read_bounded);
+        TEST_ADD_TABLE(tests, n, write_cases, test_write_file_atomic);
+
+        return test_run_group("util", tests, n);
 }
