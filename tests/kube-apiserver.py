@@ -56,6 +56,24 @@ RESOURCES (all JSON; YAML and protobuf request bodies get 415)
   resourceVersionMatch (ignored), watch, allowWatchBookmarks, sendInitialEvents,
   timeoutSeconds, dryRun=All, includeObject. /api/v1/watch/... paths work too.
 
+MANAGED FIELDS
+
+  Every create, update and patch records field ownership in metadata.managedFields as the
+  real server does for Update operations: one entry per (manager, operation "Update",
+  apiVersion, subresource) with time (RFC 3339, renewed when the entry takes fields),
+  fieldsType "FieldsV1" and fieldsV1, the fields it set, e.g.
+  {"f:metadata":{"f:labels":{"f:kubevirt.io/ksm-enabled":{}}}}. The manager is the
+  fieldManager query parameter (at most 128 printable characters, else 422 Invalid), or the
+  User-Agent up to its first '/' ("kubectl/v1.30.0 (...)" -> "kubectl"); the server's own
+  namespaces are kube-apiserver's. A write takes the fields it adds or changes from every other
+  manager; a removed field leaves everybody; empty entries are dropped; a write that changes
+  nothing changes nothing. "." marks a map (or list item) owned as a whole by whoever created
+  it: labels, annotations, status.capacity/allocatable, list-map items, and, for a custom
+  resource (no schema: the real server's deduced type), every map below metadata. Lists are
+  atomic except metadata.finalizers/ownerReferences, spec.podCIDRs and status.conditions of
+  built-in types. Not modelled: server-side apply (415), managedFields sent by the client
+  (ignored), a seeded object's history (it carries what the seed gives, usually none).
+
 WATCH
 
   resourceVersion unset or "0": synthetic ADDED for every current (matching) object, then
@@ -1203,6 +1221,168 @@ def canonical(res, obj):
     return out
 
 
+# --------------------------------------------------------------------------------------------
+# managedFields: who set which field, recorded the way the real server records Update
+# operations (creates count as Update too). A field is a path of FieldsV1 keys, e.g.
+# ("f:metadata", "f:labels", "f:kubevirt.io/ksm-enabled").
+
+# Metadata the server fills in itself; nobody owns it (the real server strips these first).
+UNOWNED_META = ("name", "namespace", "uid", "resourceVersion", "generation",
+                "creationTimestamp", "selfLink", "managedFields", "clusterName")
+# Lists of built-in types tracked item by item: a list-map (by these keys) or a set (None).
+# Every other list is atomic: one field, whoever wrote it last owns the whole list.
+GRANULAR_LISTS = {("metadata", "finalizers"): None, ("metadata", "ownerReferences"): ("uid",),
+                  ("spec", "podCIDRs"): None, ("status", "conditions"): ("type",)}
+# Maps of built-in types with free keys (the rest of a typed object is structs).
+FREE_MAPS = {("metadata", "labels"), ("metadata", "annotations"), ("status", "capacity"),
+             ("status", "allocatable")}
+MAX_MANAGER_LEN = 128
+
+
+def _compact(v):
+    return json.dumps(v, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def field_members(res, obj):
+    """Every field of an object as {path: kind}: kind is "struct" (a container of declared
+    fields: never owned by itself), "map" (a map with free keys or a tracked list item, owned
+    by whoever created it) or ("leaf", fingerprint). A custom resource has no schema here, so
+    like the real server's deduced type everything below metadata is a free map and every
+    list is atomic."""
+    out = {}
+
+    def walk(v, path, names):
+        if isinstance(v, dict) and v:
+            free = (names in FREE_MAPS) if not res.custom else \
+                (names[0] != "metadata" or names in FREE_MAPS)
+            out[path] = "map" if free else "struct"
+            for k, c in v.items():
+                if names == ("metadata",) and k in UNOWNED_META:
+                    continue
+                walk(c, path + ("f:" + k,), names + (k,))
+        elif isinstance(v, list) and names in GRANULAR_LISTS and \
+                (not res.custom or names[0] == "metadata"):
+            keys = GRANULAR_LISTS[names]
+            out[path] = "map"
+            for item in v:
+                if keys is None or not isinstance(item, dict):
+                    out[path + ("v:" + _compact(item),)] = ("leaf", _compact(item))
+                    continue
+                ip = path + ("k:" + _compact({k: item.get(k) for k in keys}),)
+                out[ip] = "map"
+                for k, c in item.items():
+                    walk(c, ip + ("f:" + k,), names + ("*", k))
+        else:
+            out[path] = ("leaf", _compact(v))
+
+    for k, v in obj.items():
+        if k not in ("apiVersion", "kind"):
+            walk(v, ("f:" + k,), (k,))
+    return out
+
+
+def fields_v1_paths(tree, prefix=()):
+    """FieldsV1 JSON -> set of paths ("." marks the container itself as owned)."""
+    out = set()
+    if not isinstance(tree, dict):
+        return out
+    for k, v in tree.items():
+        if k == ".":
+            out.add(prefix)
+        elif isinstance(v, dict) and v:
+            out |= fields_v1_paths(v, prefix + (k,))
+        else:
+            out.add(prefix + (k,))
+    return out
+
+
+def fields_v1_json(paths):
+    """Set of paths -> FieldsV1 JSON, keys in the real serializer's order ("." first, then
+    f:, k:, v:, i: elements, each sorted)."""
+    root = {}
+    for p in paths:
+        node = root
+        for pe in p:
+            node = node.setdefault(pe, {})
+        node[None] = True
+
+    def render(node):
+        kids = sorted((k for k in node if k is not None),
+                      key=lambda k: ("fkvi".find(k[0]) if k[1:2] == ":" else 9, k))
+        out = {".": {}} if node.get(None) and kids else {}
+        for k in kids:
+            out[k] = render(node[k])
+        return out
+    return render(root)
+
+
+def manager_from_user_agent(ua):
+    """The real server's default field manager: the user agent up to its first '/', printable
+    characters only, at most 128 of them."""
+    return "".join(c for c in (ua or "").split("/")[0] if c.isprintable())[:MAX_MANAGER_LEN]
+
+
+def check_field_manager(manager, options_kind):
+    why = None
+    if len(manager) > MAX_MANAGER_LEN:
+        why = "must be no more than %d characters" % MAX_MANAGER_LEN
+    elif not manager.isprintable():
+        why = "invalid characters"
+    if why:
+        e = FieldError("FieldValueInvalid", "fieldManager", manager, why)
+        raise APIError(422, "Invalid", '%s.meta.k8s.io "" is invalid: %s' % (options_kind, e),
+                       {"group": "meta.k8s.io", "kind": options_kind,
+                        "causes": [{"reason": e.kind, "message": e.body(),
+                                    "field": e.field}]})
+
+
+def record_managed_fields(res, old, new, manager, subresource=""):
+    """Sets new.metadata.managedFields after an Update by `manager` turned old (None for a
+    create) into new: the fields it added or changed become its own and leave every other
+    manager; fields that are gone leave everybody; entries left empty are dropped. Its entry's
+    time is renewed only when it took fields."""
+    before = field_members(res, old) if old else {}
+    after = field_members(res, new)
+    took = set()
+    for p, kind in after.items():
+        if kind == "struct":
+            continue
+        was = before.get(p)
+        if (was != "map") if kind == "map" else (was != kind):
+            took.add(p)
+    ownable = {p for p, kind in after.items() if kind != "struct"}
+    me = (manager, "Update", res.api_version, subresource)
+    entries, mine = [], None
+    for e in (old["metadata"].get("managedFields") if old else None) or []:
+        if not isinstance(e, dict):
+            continue
+        paths = fields_v1_paths(e.get("fieldsV1"))
+        if (e.get("manager"), e.get("operation"), e.get("apiVersion"),
+                e.get("subresource", "")) == me:
+            mine = e
+            continue
+        paths = (paths - took) & ownable
+        if paths:
+            entries.append(dict(e, fieldsV1=fields_v1_json(paths)))
+    if mine is not None or took:
+        paths = (fields_v1_paths(mine.get("fieldsV1")) if mine else set()) | took
+        paths &= ownable
+        if paths:
+            e = {"manager": manager, "operation": "Update", "apiVersion": res.api_version,
+                 "time": now_rfc3339() if took or mine is None else mine.get("time"),
+                 "fieldsType": "FieldsV1", "fieldsV1": fields_v1_json(paths)}
+            if subresource:
+                e["subresource"] = subresource
+            entries.append(e)
+    # The real server's order: Apply before Update, then by time, manager, subresource.
+    entries.sort(key=lambda e: (e.get("operation", ""), parse_ts(e.get("time")) or 0,
+                                e.get("manager", ""), e.get("subresource", "")))
+    if entries:
+        new["metadata"]["managedFields"] = entries
+    else:
+        new["metadata"].pop("managedFields", None)
+
+
 def obj_key(res, obj):
     md = obj["metadata"]
     return (md.get("namespace", "") if res.namespaced else "", md["name"])
@@ -2150,6 +2330,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                       % go_quote(v))
         return bool(dr)
 
+    def field_manager(self, options_kind):
+        """The fieldManager query parameter, else the user agent's product name."""
+        m = (self.q.get("fieldManager") or [""])[-1]
+        if m:
+            check_field_manager(m, options_kind)
+            return m
+        return manager_from_user_agent(self.headers.get("User-Agent", ""))
+
     def check_kind(self, res, body):
         if not isinstance(body, dict):
             raise err_bad_request("%s in version \"%s\" cannot be handled as a %s: json: cannot "
@@ -2178,7 +2366,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         res = r.res
         body = self.body_json()
         self.check_kind(res, body)
-        obj, created = self.server.create(res, r.namespace, body, self.dry_run())
+        obj, created = self.server.create(res, r.namespace, body, self.dry_run(),
+                                          self.field_manager("CreateOptions"))
         self.send_json(201, obj)
 
     # ---- update
@@ -2187,7 +2376,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         res = r.res
         body = self.body_json()
         self.check_kind(res, body)
-        obj, code = self.server.update(res, r.namespace, r.name, body, r.sub, self.dry_run())
+        obj, code = self.server.update(res, r.namespace, r.name, body, r.sub, self.dry_run(),
+                                       self.field_manager("UpdateOptions"))
         self.send_json(code, obj)
 
     # ---- patch
@@ -2214,7 +2404,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if ctype != "application/json-patch+json" and not isinstance(patch, dict):
             raise err_bad_request("json: cannot unmarshal %s into Go value of type "
                                   "map[string]interface {}" % go_json_type(patch))
-        obj = self.server.patch(res, r.namespace, r.name, r.sub, ctype, patch, self.dry_run())
+        obj = self.server.patch(res, r.namespace, r.name, r.sub, ctype, patch, self.dry_run(),
+                                self.field_manager("PatchOptions"))
         self.send_json(200, obj)
 
     # ---- delete
@@ -2811,7 +3002,7 @@ class APIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         if res is NAMESPACES:
             md.setdefault("labels", {})["kubernetes.io/metadata.name"] = md["name"]
 
-    def create(self, res, namespace, body, dry_run):
+    def create(self, res, namespace, body, dry_run, manager="kube-apiserver"):
         st = self.store
         obj = copy.deepcopy(body)
         md = obj["metadata"]
@@ -2851,11 +3042,12 @@ class APIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
             md["creationTimestamp"] = now_rfc3339()
             if res.custom:
                 md["generation"] = 1
+            record_managed_fields(res, None, obj, manager)
             if dry_run:
                 return canonical(res, obj), True
             return st._commit(res, "ADDED", key, obj, None), True
 
-    def _apply_update(self, res, old, new, sub, dry_run):
+    def _apply_update(self, res, old, new, sub, dry_run, manager):
         """Common end of PUT and PATCH: system fields, status subresource, generation,
         validation, no-op detection, finalizer-held deletion. Call with store.cond held."""
         st = self.store
@@ -2904,6 +3096,11 @@ class APIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
             nmd.pop("namespace", None)
         nmd.pop("selfLink", None)
         nmd["resourceVersion"] = omd["resourceVersion"]
+        # Field ownership is the server's record: what the client sent there is ignored.
+        if "managedFields" in omd:
+            nmd["managedFields"] = copy.deepcopy(omd["managedFields"])
+        else:
+            nmd.pop("managedFields", None)
         if res.custom:
             strip = lambda o: {k: v for k, v in o.items() if k not in ("metadata", "status")}
             if strip(old) != strip(new):
@@ -2915,13 +3112,14 @@ class APIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         key = obj_key(res, old)
         if canonical(res, new) == canonical(res, old):
             return copy.deepcopy(old)
+        record_managed_fields(res, old, new, manager, sub or "")
         if dry_run:
             return canonical(res, new)
         if "deletionTimestamp" in nmd and not nmd.get("finalizers"):
             return st._commit(res, "DELETED", key, None, new)
         return st._commit(res, "MODIFIED", key, new, old)
 
-    def update(self, res, namespace, name, body, sub, dry_run):
+    def update(self, res, namespace, name, body, sub, dry_run, manager):
         st = self.store
         with st.cond:
             key = (namespace or "", name)
@@ -2933,12 +3131,12 @@ class APIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
                         raise err_bad_request("the name of the object (%s) does not match the "
                                               "name on the URL (%s)"
                                               % (body["metadata"]["name"], name))
-                    return self.create(res, namespace, body, dry_run)[0], 201
+                    return self.create(res, namespace, body, dry_run, manager)[0], 201
                 raise err_not_found(res, name)
             return self._apply_update(res, copy.deepcopy(old), copy.deepcopy(body), sub,
-                                      dry_run), 200
+                                      dry_run, manager), 200
 
-    def patch(self, res, namespace, name, sub, ctype, patch, dry_run):
+    def patch(self, res, namespace, name, sub, ctype, patch, dry_run, manager):
         st = self.store
         with st.cond:
             key = (namespace or "", name)
@@ -2973,7 +3171,7 @@ class APIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
                 raise err_invalid("", "", [FieldError(
                     "FieldValueInvalid", "patch",
                     json.dumps(new, separators=(",", ":"), sort_keys=True), msg)])
-            return self._apply_update(res, old, new, sub, dry_run)
+            return self._apply_update(res, old, new, sub, dry_run, manager)
 
     def delete(self, res, namespace, name, opts, dry_run):
         st = self.store

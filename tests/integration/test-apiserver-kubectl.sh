@@ -88,8 +88,9 @@ start_server() {
 
 # A tiny HTTPS client: cli DIR METHOD PATH [--data JSON] [--ctype T] [--token T|--no-token]
 # [--watch [--max-events N]] [--expect PY-EXPR] [--print PY-EXPR]. The expressions see s
-# (status), h (headers, lower case), b (JSON body), ev (watch events) and end (how the
-# stream or connection ended: normal, abrupt, max, timeout, refused, error:...).
+# (status), h (headers, lower case), b (JSON body), ev (watch events), end (how the
+# stream or connection ended: normal, abrupt, max, timeout, refused, error:...) and
+# owners(obj, "f:metadata", "f:labels", "f:KEY"): the field managers owning that field.
 cat >"$T/cli.py" <<'EOF'
 import argparse, http.client, json, os, socket, ssl, sys
 ap = argparse.ArgumentParser()
@@ -97,6 +98,7 @@ ap.add_argument("dir"); ap.add_argument("method"); ap.add_argument("path")
 ap.add_argument("--data"); ap.add_argument("--ctype", default="application/json")
 ap.add_argument("--token"); ap.add_argument("--no-token", action="store_true")
 ap.add_argument("--accept", default="application/json")
+ap.add_argument("--ua", default="test-apiserver-kubectl/cli", help="User-Agent")
 ap.add_argument("--watch", action="store_true", help="read events until the stream ends")
 ap.add_argument("--max-events", type=int, default=0)
 ap.add_argument("--timeout", type=float, default=10)
@@ -107,7 +109,7 @@ port = int(open(os.path.join(a.dir, "port")).read())
 token = a.token or open(os.path.join(a.dir, "token")).read().strip()
 ctx = ssl.create_default_context(cafile=os.path.join(a.dir, "ca.crt"))
 conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=a.timeout)
-hdrs = {"Accept": a.accept, "User-Agent": "test-apiserver-kubectl/cli"}
+hdrs = {"Accept": a.accept, "User-Agent": a.ua}
 if not a.no_token:
     hdrs["Authorization"] = "Bearer " + token
 body = None
@@ -164,7 +166,18 @@ except (ConnectionError, ssl.SSLError, http.client.RemoteDisconnected, OSError) 
     end = "error:" + type(e).__name__
 finally:
     conn.close()
-env = {"s": s, "h": h, "b": b, "ev": ev, "end": end, "json": json}
+def owners(obj, *path):
+    """The managers whose managedFields entry holds that FieldsV1 path, e.g.
+    owners(b, "f:metadata", "f:labels", "f:x")."""
+    out = []
+    for e in (obj or {}).get("metadata", {}).get("managedFields") or []:
+        n = e.get("fieldsV1")
+        for k in path:
+            n = n.get(k) if isinstance(n, dict) else None
+        if n is not None:
+            out.append(e["manager"])
+    return out
+env = {"s": s, "h": h, "b": b, "ev": ev, "end": end, "json": json, "owners": owners}
 if a.pr:
     print(eval(a.pr, env))
 if a.expect:
@@ -181,6 +194,19 @@ if a.expect:
         sys.exit(1)
 EOF
 cli() { "$PY" "$T/cli.py" "$@"; }
+# owner FILE FIELDSV1-KEY...: the managers (comma-separated) whose managedFields entry in the
+# object saved in FILE (JSON) holds that path.
+owner() {
+        "$PY" -c 'import json, sys
+o = json.load(open(sys.argv[1])); out = []
+for e in o.get("metadata", {}).get("managedFields") or []:
+    n = e.get("fieldsV1")
+    for k in sys.argv[2:]:
+        n = n.get(k) if isinstance(n, dict) else None
+    if n is not None:
+        out.append(e["manager"])
+print(",".join(out))' "$@"
+}
 
 D=$T/srv
 start_server "$D" --bookmark-interval 1 --history-size 50 || { not_ok "server starts"; exit 1; }
@@ -218,10 +244,35 @@ for K in "${KUBECTLS[@]}"; do
                 eval 'kc label node node01 foo- >/dev/null 2>&1 && kc get node node01 -o json | "$PY" -c "import json,sys; sys.exit(\"foo\" in json.load(sys.stdin)[\"metadata\"][\"labels\"])"'
         check "$tag: annotate node node01 a=b" \
                 eval 'kc annotate node node01 a=b >/dev/null 2>&1 && [ "$(jp node node01 -o jsonpath="{.metadata.annotations.a}")" = b ]'
+        # managedFields: kubectl 1.21+ hides them unless asked (1.20 always shows them). Its
+        # label and annotate commands name themselves kubectl-label and kubectl-annotate.
+        SMF=
+        if "$K" get --help 2>&1 | grep -q -- --show-managed-fields; then
+                SMF=--show-managed-fields
+                check "$tag: get -o json hides managedFields by default" \
+                        eval 'kc get node node01 -o json >"$O" 2>&1 && ! grep -q managedFields "$O"'
+        fi
+        kc get node node01 -o json $SMF >"$O" 2>&1
+        check "$tag: managedFields: kubectl create owns the labels it created" \
+                eval '[[ "$(owner "$O" f:metadata f:labels f:kubernetes.io/hostname)" =~ ^kubectl(-create)?$ ]] && [[ "$(owner "$O" f:metadata f:labels .)" =~ ^kubectl(-create)?$ ]]'
+        check "$tag: managedFields: a removed label is nobody's, kubectl annotate owns its annotation" \
+                eval '[ -z "$(owner "$O" f:metadata f:labels f:foo)" ] && [[ "$(owner "$O" f:metadata f:annotations f:a)" =~ ^kubectl(-annotate)?$ ]]'
+        check "$tag: managedFields entries: operation Update, apiVersion v1, FieldsV1, RFC 3339 time" \
+                eval '"$PY" -c "import json,re,sys; m=json.load(open(sys.argv[1]))[\"metadata\"][\"managedFields\"]; sys.exit(not (m and all(e[\"operation\"]==\"Update\" and e[\"apiVersion\"]==\"v1\" and e[\"fieldsType\"]==\"FieldsV1\" and re.match(r\"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$\", e[\"time\"]) for e in m)))" "$O"'
+        if [ -n "$SMF" ]; then
+                check "$tag: get -o yaml --show-managed-fields prints them like the real server" \
+                        eval 'kc get node node01 -o yaml $SMF >"$O" 2>&1 && grep -q "^  managedFields:" "$O" && grep -Eq "^    manager: kubectl-annotate" "$O" && grep -q "^    fieldsType: FieldsV1" "$O" && grep -q "^          f:a: {}" "$O"'
+        fi
         check "$tag: patch node (strategic merge) sets a label" \
                 eval 'kc patch node node01 -p "{\"metadata\":{\"labels\":{\"smp\":\"yes\"}}}" >/dev/null 2>&1 && [ "$(jp node node01 -o jsonpath="{.metadata.labels.smp}")" = yes ]'
+        check "$tag: managedFields: kubectl patch owns the label it set" \
+                eval 'kc get node node01 -o json $SMF >"$O" 2>&1 && [[ "$(owner "$O" f:metadata f:labels f:smp)" =~ ^kubectl(-patch)?$ ]]'
+        check "$tag: managedFields: label --overwrite takes the field from kubectl patch" \
+                eval 'kc label node node01 smp=moved --overwrite >/dev/null 2>&1 && kc get node node01 -o json $SMF >"$O" 2>&1 && [[ "$(owner "$O" f:metadata f:labels f:smp)" =~ ^kubectl(-label)?$ ]] && { [ "$(owner "$O" f:metadata f:labels f:smp)" = kubectl ] || ! grep -q "\"kubectl-patch\"" "$O"; }'
         check "$tag: create -f kubevirt.yaml" \
                 eval 'kc create -f "$FIX/kubevirt.yaml" >"$O" 2>&1 && grep -q "kubevirt.kubevirt.io/kubevirt created" "$O"'
+        check "$tag: managedFields of a CR: no schema, so every map below spec is owned as a whole too" \
+                eval 'kc get kv -n kubevirt kubevirt -o json $SMF >"$O" 2>&1 && [[ "$(owner "$O" f:spec .)" =~ ^kubectl(-create)?$ ]] && [[ "$(owner "$O" f:spec f:configuration f:ksmConfiguration f:nodeLabelSelector f:matchLabels f:kubevirt.io/ksm)" =~ ^kubectl(-create)?$ ]] && [ -z "$(owner "$O" f:status)" ]'
         check "$tag: get kubevirts -A" \
                 eval 'kc get kubevirts -A >"$O" 2>&1 && grep -Eq "^NAMESPACE +NAME +AGE +PHASE" "$O" && grep -Eq "^kubevirt +kubevirt +[0-9]+s" "$O"'
         check "$tag: get kv -n kubevirt kubevirt -o jsonpath" \
@@ -321,6 +372,50 @@ check "field selector metadata.name" \
 check "limit/continue pages" \
         eval 'c=$(cli "$D" GET "/api/v1/namespaces?limit=2" --print "b[\"metadata\"][\"continue\"]") &&
               cli "$D" GET "/api/v1/namespaces?limit=2&continue=$c" --expect "s==200 and len(b[\"items\"])==2 and \"continue\" not in b[\"metadata\"]"'
+
+# ---- managedFields ---------------------------------------------------------------------------
+# "Who last wrote label X" is the manager whose managedFields entry holds it: fieldManager, or
+# the user agent's product name. MP PATH JSON [ARGS...]: a merge patch by cli.
+MF=/api/v1/nodes/mf01
+VH_UA='virt-handler/v1.4.0 (linux/amd64) kubevirt/0123abcd'
+mp() { local p=$1 d=$2; shift 2; cli "$D" PATCH "$p" --ctype application/merge-patch+json --data "$d" "$@"; }
+check "managedFields: a seeded object carries none" \
+        eval 'control POST /_test/seed --data "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"mf01\",\"labels\":{\"seeded\":\"1\"}}}" >/dev/null && cli "$D" GET $MF --expect "s==200 and \"managedFields\" not in b[\"metadata\"]"'
+check "managedFields: ?fieldManager=virt-handler owns the label and annotation it set, not the rest" \
+        mp "$MF?fieldManager=virt-handler" '{"metadata":{"labels":{"kubevirt.io/ksm-enabled":"true"},"annotations":{"kubevirt.io/ksm-handler-managed":"true"}}}' \
+        --expect 's==200 and owners(b,"f:metadata","f:labels","f:kubevirt.io/ksm-enabled")==["virt-handler"] and owners(b,"f:metadata","f:annotations","f:kubevirt.io/ksm-handler-managed")==["virt-handler"] and owners(b,"f:metadata","f:labels","f:seeded")==[] and owners(b,"f:metadata","f:annotations",".")==["virt-handler"] and owners(b,"f:metadata","f:labels",".")==[]'
+check "managedFields: the entry is manager, operation Update, apiVersion, time, FieldsV1" \
+        cli "$D" GET $MF --expect 'len(b["metadata"]["managedFields"])==1 and list(b["metadata"]["managedFields"][0])==["manager","operation","apiVersion","time","fieldsType","fieldsV1"] and b["metadata"]["managedFields"][0]["operation"]=="Update" and b["metadata"]["managedFields"][0]["apiVersion"]=="v1" and b["metadata"]["managedFields"][0]["fieldsType"]=="FieldsV1" and b["metadata"]["managedFields"][0]["time"].endswith("Z") and list(b["metadata"])[-1]=="managedFields"'
+check "managedFields: without fieldManager the manager is the user agent up to its first /" \
+        mp $MF '{"metadata":{"labels":{"kubevirt.io/ksm-enabled":"false"}}}' --ua kubevirt-ksmd/0.1.0 \
+        --expect 'owners(b,"f:metadata","f:labels","f:kubevirt.io/ksm-enabled")==["kubevirt-ksmd"] and owners(b,"f:metadata","f:annotations","f:kubevirt.io/ksm-handler-managed")==["virt-handler"]'
+MFRV=$(cli "$D" GET $MF --print 'b["metadata"]["resourceVersion"]+" "+json.dumps(b["metadata"]["managedFields"])')
+check "managedFields: a write that changes nothing changes neither them nor the resourceVersion" \
+        eval 'mp $MF "{\"metadata\":{\"annotations\":{\"kubevirt.io/ksm-handler-managed\":\"true\"}}}" --ua "$VH_UA" --expect "s==200" && [ "$(cli "$D" GET $MF --print "b[\"metadata\"][\"resourceVersion\"]+\" \"+json.dumps(b[\"metadata\"][\"managedFields\"])")" = "$MFRV" ]'
+check "managedFields: a field set by another manager moves to it; an emptied entry is dropped" \
+        mp $MF '{"metadata":{"labels":{"kubevirt.io/ksm-enabled":"true"}}}' --ua "$VH_UA" \
+        --expect 'owners(b,"f:metadata","f:labels","f:kubevirt.io/ksm-enabled")==["virt-handler"] and [e["manager"] for e in b["metadata"]["managedFields"]]==["virt-handler"]'
+check "managedFields: a removed field is nobody's, the remover gets no entry for it" \
+        mp "$MF?fieldManager=remover" '{"metadata":{"labels":{"kubevirt.io/ksm-enabled":null}}}' \
+        --expect 'owners(b,"f:metadata","f:labels","f:kubevirt.io/ksm-enabled")==[] and [e["manager"] for e in b["metadata"]["managedFields"]]==["virt-handler"]'
+check "managedFields: the manager that creates the labels map owns it too (\".\")" \
+        eval 'control POST /_test/seed --data "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"mf02\"}}" >/dev/null && mp "/api/v1/nodes/mf02?fieldManager=virt-handler" "{\"metadata\":{\"labels\":{\"kubevirt.io/ksm-enabled\":\"false\"}}}" --expect "b[\"metadata\"][\"managedFields\"][0][\"fieldsV1\"]=={\"f:metadata\":{\"f:labels\":{\".\":{},\"f:kubevirt.io/ksm-enabled\":{}}}}"'
+check "managedFields: dryRun=All answers with them and stores nothing" \
+        eval 'mp "$MF?fieldManager=dry&dryRun=All" "{\"metadata\":{\"labels\":{\"d\":\"1\"}}}" --expect "owners(b,\"f:metadata\",\"f:labels\",\"f:d\")==[\"dry\"]" && cli "$D" GET $MF --expect "\"d\" not in b[\"metadata\"][\"labels\"] and [e[\"manager\"] for e in b[\"metadata\"][\"managedFields\"]]==[\"virt-handler\"]"'
+check "managedFields: what a client sends in them is ignored" \
+        eval 'cli "$D" GET $MF --print "json.dumps(dict(b, metadata=dict(b[\"metadata\"], labels=dict(b[\"metadata\"][\"labels\"], put=\"1\"), managedFields=[{\"manager\":\"forged\",\"operation\":\"Update\",\"apiVersion\":\"v1\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:metadata\":{\"f:labels\":{\"f:seeded\":{}}}}}])))" >"$T/mf01-put.json" && cli "$D" PUT "$MF?fieldManager=replacer" --data "$(cat "$T/mf01-put.json")" --expect "s==200 and owners(b,\"f:metadata\",\"f:labels\",\"f:put\")==[\"replacer\"] and owners(b,\"f:metadata\",\"f:labels\",\"f:seeded\")==[] and \"forged\" not in json.dumps(b)"'
+check "managedFields: a write of the status subresource gets an entry of its own (subresource status)" \
+        cli "$D" PATCH "$MF/status?fieldManager=virt-handler" --ctype application/merge-patch+json \
+        --data '{"status":{"capacity":{"memory":"16Gi"}}}' \
+        --expect 's==200 and [(e["manager"],e.get("subresource")) for e in b["metadata"]["managedFields"] if "f:status" in e["fieldsV1"]]==[("virt-handler","status")] and owners(b,"f:metadata","f:labels","f:kubevirt.io/ksm-enabled")==[]'
+check "managedFields: a create is an Update by the creator" \
+        cli "$D" POST "/api/v1/namespaces/default/events?fieldManager=recorder" --data '{"apiVersion":"v1","kind":"Event","metadata":{"name":"mf01.1"},"involvedObject":{"kind":"Node","name":"mf01"},"reason":"R","message":"m","type":"Normal"}' \
+        --expect 's==201 and [(e["manager"],e["operation"]) for e in b["metadata"]["managedFields"]]==[("recorder","Update")] and owners(b,"f:reason")==["recorder"] and owners(b,"f:metadata","f:name")==[]'
+check "managedFields: a fieldManager longer than 128 characters is 422 Invalid" \
+        mp "$MF?fieldManager=$(printf 'm%.0s' {1..129})" '{}' \
+        --expect 's==422 and b["reason"]=="Invalid" and b["details"]["kind"]=="PatchOptions" and b["details"]["causes"][0]["field"]=="fieldManager"'
+cli "$D" DELETE /api/v1/nodes/mf01 >/dev/null; cli "$D" DELETE /api/v1/nodes/mf02 >/dev/null
+cli "$D" DELETE /api/v1/namespaces/default/events/mf01.1 >/dev/null
 
 # ---- watch -----------------------------------------------------------------------------------
 check "watch without resourceVersion: synthetic ADDED first" \
