@@ -33,6 +33,7 @@
 #define RECHECK_USEC_MAX        (24 * 3600 * USEC_PER_SEC)
 #define SAMPLE_USEC_MIN         USEC_PER_SEC
 #define SAMPLE_USEC_MAX         (60 * USEC_PER_SEC)
+#define WAKE_MEMORY_MIB_MAX     UINT32_C(1048576)       /* 1 TiB */
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
@@ -106,7 +107,7 @@ static int parse_log_level(const ConfigItem *item, const char *value, void *fiel
         X("KSM",        "ScanIdleSleepMsec",        parse_u32_range,   scan_idle_sleep_ms,           1, SLEEP_MSEC_MAX) \
         X("KSM",        "ScanSampleSec",            parse_sec_range,   scan_sample_usec,             SAMPLE_USEC_MIN, SAMPLE_USEC_MAX) \
         X("KSM",        "ScanIdleSampleSec",        parse_sec_range,   scan_idle_sample_usec,        SAMPLE_USEC_MIN, SAMPLE_USEC_MAX) \
-        X("KSM",        "ScanWakeMemoryPercent",    parse_percent,     scan_wake_memory_percent,     0, 100) \
+        X("KSM",        "ScanWakeMemoryMiB",        parse_u32_range,   scan_wake_memory_mib,         0, WAKE_MEMORY_MIB_MAX) \
         X("KSM",        "ScanQuietPassPages",       parse_u32_range,   scan_quiet_pass_pages,        1, ADVISOR_PAGES_MAX) \
         X("KSM",        "ScanWakeHoldoffMaxSec",    parse_sec_range,   scan_holdoff_max_usec,        RECHECK_USEC_MIN, RECHECK_USEC_MAX) \
         X("Daemon",     "StateDirectory",           parse_path,        state_dir,                    0, 0) \
@@ -170,7 +171,7 @@ static const Config config_defaults = {
         .scan_idle_sleep_ms = CONF_DEFAULT_SCAN_IDLE_SLEEP_MS,
         .scan_sample_usec = CONF_DEFAULT_SCAN_SAMPLE_USEC,
         .scan_idle_sample_usec = CONF_DEFAULT_SCAN_IDLE_SAMPLE_USEC,
-        .scan_wake_memory_percent = CONF_DEFAULT_SCAN_WAKE_MEMORY_PERCENT,
+        .scan_wake_memory_mib = CONF_DEFAULT_SCAN_WAKE_MEMORY_MIB,
         .scan_quiet_pass_pages = CONF_DEFAULT_SCAN_QUIET_PASS_PAGES,
         .scan_holdoff_max_usec = CONF_DEFAULT_SCAN_HOLDOFF_MAX_USEC,
 

@@ -51,7 +51,7 @@ typedef enum SourceType {
 #define CONF_DEFAULT_SCAN_IDLE_SLEEP_MS         200
 #define CONF_DEFAULT_SCAN_SAMPLE_USEC           (1 * UINT64_C(1000000))
 #define CONF_DEFAULT_SCAN_IDLE_SAMPLE_USEC      (2 * UINT64_C(1000000))
-#define CONF_DEFAULT_SCAN_WAKE_MEMORY_PERCENT   1
+#define CONF_DEFAULT_SCAN_WAKE_MEMORY_MIB       64      /* a small VM; normal host churn is a few MiB */
 #define CONF_DEFAULT_SCAN_QUIET_PASS_PAGES      256
 #define CONF_DEFAULT_SCAN_HOLDOFF_MAX_USEC      (300 * UINT64_C(1000000))
 #define CONF_DEFAULT_KUBEVIRT_NAMESPACE "kubevirt"
@@ -94,7 +94,7 @@ typedef struct Config {
         uint32_t scan_idle_sleep_ms;
         uint64_t scan_sample_usec;
         uint64_t scan_idle_sample_usec;
-        uint32_t scan_wake_memory_percent;
+        uint32_t scan_wake_memory_mib;
         uint32_t scan_quiet_pass_pages;
         uint64_t scan_holdoff_max_usec;
 

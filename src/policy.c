@@ -124,7 +124,7 @@ void scan_params_from_config(const Config *c, ScanParams *ret) {
                 .idle_sleep_ms = c->scan_idle_sleep_ms,
                 .sample_usec = c->scan_sample_usec,
                 .idle_sample_usec = c->scan_idle_sample_usec,
-                .wake_memory_percent = c->scan_wake_memory_percent,
+                .wake_memory_kb = (uint64_t) c->scan_wake_memory_mib * 1024,
                 .quiet_pass_pages = c->scan_quiet_pass_pages,
                 .holdoff_max_usec = c->scan_holdoff_max_usec,
         };

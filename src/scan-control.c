@@ -134,8 +134,8 @@ static ScanWake idle_trigger(const ScanControl *c, const ScanParams *p, const Sc
         if (s->now_usec < c->holdoff_until_usec)
                 return SCAN_WAKE_NONE;
 
-        if (p->wake_memory_percent > 0 && s->have_meminfo && c->idle_mem_kb > s->mem_available_kb &&
-            (c->idle_mem_kb - s->mem_available_kb) * 100 >= s->mem_total_kb * p->wake_memory_percent)
+        if (p->wake_memory_kb > 0 && s->have_meminfo && c->idle_mem_kb > s->mem_available_kb &&
+            c->idle_mem_kb - s->mem_available_kb >= p->wake_memory_kb)
                 return SCAN_WAKE_MEMORY;
 
         /* New pages checksummed by the slow scan: a new area was registered. Sixteen quiet passes'

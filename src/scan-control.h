@@ -23,7 +23,7 @@ typedef enum ScanState {
 typedef enum ScanWake {
         SCAN_WAKE_NONE,
         SCAN_WAKE_START,        /* the daemon took KSM over, or a new policy applies */
-        SCAN_WAKE_MEMORY,       /* MemAvailable fell by ScanWakeMemoryPercent of MemTotal */
+        SCAN_WAKE_MEMORY,       /* MemAvailable fell by ScanWakeMemoryMiB= */
         SCAN_WAKE_MERGES,       /* the slow scan merged at least ScanQuietPassPages in one sample */
         SCAN_WAKE_NEW_PAGES,    /* pages_unshared + pages_volatile grew: new memory was registered */
         SCAN_WAKE_HOTPLUG,      /* memory was hot-plugged */
@@ -40,7 +40,7 @@ typedef struct ScanParams {
         uint32_t idle_sleep_ms;         /* sleep_millisecs while idle */
         uint64_t sample_usec;           /* how often the counters are read while waking or merging */
         uint64_t idle_sample_usec;      /* ... and while idle */
-        uint32_t wake_memory_percent;   /* a MemAvailable drop of this share of MemTotal wakes (0: never) */
+        uint64_t wake_memory_kb;        /* a MemAvailable drop of this much wakes (0: never) */
         uint32_t quiet_pass_pages;      /* a full pass that merges and adds fewer pages than this is quiet */
         uint64_t holdoff_max_usec;      /* the longest a fruitless wake keeps weak triggers away */
 } ScanParams;

@@ -205,7 +205,7 @@ static void test_defaults(void **state) {
         assert_int_equal(c.scan_idle_sleep_ms, 200);
         assert_int_equal(c.scan_sample_usec, 1 * USEC_PER_SEC);
         assert_int_equal(c.scan_idle_sample_usec, 2 * USEC_PER_SEC);
-        assert_int_equal(c.scan_wake_memory_percent, 1);
+        assert_int_equal(c.scan_wake_memory_mib, 64);
         assert_int_equal(c.scan_quiet_pass_pages, 256);
         assert_int_equal(c.scan_holdoff_max_usec, 300 * USEC_PER_SEC);
         assert_null(c.state_dir);
@@ -756,7 +756,7 @@ static const char *const expected_keys[] = {
         "KSM.ScanIdleSleepMsec",
         "KSM.ScanSampleSec",
         "KSM.ScanIdleSampleSec",
-        "KSM.ScanWakeMemoryPercent",
+        "KSM.ScanWakeMemoryMiB",
         "KSM.ScanQuietPassPages",
         "KSM.ScanWakeHoldoffMaxSec",
         "Daemon.StateDirectory",

@@ -64,7 +64,7 @@ typedef struct ComputeCase {
 
 static const ScanParams scan_defaults = {
         .fast_pages = 10000, .fast_sleep_ms = 10, .idle_pages = 100, .idle_sleep_ms = 200,
-        .sample_usec = 1000000, .idle_sample_usec = 2000000, .wake_memory_percent = 1,
+        .sample_usec = 1000000, .idle_sample_usec = 2000000, .wake_memory_kb = 65536,
         .quiet_pass_pages = 256, .holdoff_max_usec = 300000000,
 };
 

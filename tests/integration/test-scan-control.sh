@@ -47,7 +47,7 @@ check "idle: ScanPagesPerSecond 500" prop_is ScanPagesPerSecond 500
 check "idle: journal says merging -> idle" log_has "Scan controller: merging -> idle"
 check "idle: Managed still true" prop_is Managed true
 
-# 3. New VMs: MemAvailable falls by 2 GiB (more than 1 % of MemTotal): awake within a sample.
+# 3. New VMs: MemAvailable falls by 2 GiB (more than ScanWakeMemoryMiB=64): awake within a sample.
 meminfo 9900000
 eventually "memory fell: ScanState waking" $((5 * SLOW)) prop_is ScanState '"waking"'
 check "memory fell: ScanWakeReason memory" prop_is ScanWakeReason '"memory"'
