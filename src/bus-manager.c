@@ -59,6 +59,28 @@ static int property_get_connected(sd_bus *bus, const char *path, const char *ifa
         return sd_bus_message_append(reply, "b", manager_connected(userdata));
 }
 
+static const char *selection_name(Selection s) {
+        return s == SELECTION_YES ? "yes" : s == SELECTION_NO ? "no" : "unknown";
+}
+
+static int property_get_selection(sd_bus *bus, const char *path, const char *iface, const char *prop,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "s", selection_name(m->selection));
+}
+
+/* A string field of Manager by offset, "" when NULL. */
+static int property_get_string_field(sd_bus *bus, const char *path, const char *iface, const char *prop,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", strempty(*(char **) userdata));
+}
+
+static int property_get_conflict(sd_bus *bus, const char *path, const char *iface, const char *prop,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "s", m->conflict.holding ? strempty(m->conflict_what) : "");
+}
+
 static int property_get_scan_state(sd_bus *bus, const char *path, const char *iface, const char *prop,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -248,6 +270,10 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("LastReconcile", "t", NULL, offsetof(Manager, last_reconcile_usec),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_DEPRECATED),
         SD_BUS_PROPERTY("LastError", "s", property_get_last_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Selection", "s", property_get_selection, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Reason", "s", property_get_string_field, offsetof(Manager, reason),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Conflict", "s", property_get_conflict, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ScanState", "s", property_get_scan_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ScanWakeReason", "s", property_get_scan_wake, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ScanPagesPerSecond", "u", property_get_scan_rate, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -269,7 +295,7 @@ int bus_manager_add_object(Manager *m) {
 }
 
 void bus_manager_emit_changed(Manager *m) {
-        const char *changed[24];        /* room for every name below (16) and the NULL */
+        const char *changed[32];        /* room for every name below (19) and the NULL */
         size_t n = 0;
         bool available = m->snapshot.available;
         bool running = available && m->snapshot.run == KSM_RUN_MERGING;
@@ -299,6 +325,7 @@ void bus_manager_emit_changed(Manager *m) {
         CHANGED(pages_to_scan, m->snapshot.pages_to_scan, "PagesToScan");
         CHANGED(sleep_millisecs, m->snapshot.sleep_millisecs, "SleepMillisecs");
         CHANGED(last_reconcile_usec, m->last_reconcile_usec, "LastReconcileUSec", "LastReconcile");
+        CHANGED(selection, m->selection, "Selection");
         CHANGED(scan_state, m->control.state, "ScanState", "ScanWakeReason");
         CHANGED(scan_pages_per_sec, scan_pages_per_sec(m), "ScanPagesPerSecond");
         CHANGED(pages_merged_last_pass, m->control.last_pass_merged, "PagesMergedLastPass");
@@ -309,6 +336,18 @@ void bus_manager_emit_changed(Manager *m) {
         if (!m->published.valid || !streq_ptr(m->published.last_error, m->last_error)) {
                 if (free_and_strdup(&m->published.last_error, m->last_error) >= 0)
                         changed[n++] = "LastError";
+        }
+        if (!m->published.valid || !streq_ptr(m->published.reason, m->reason)) {
+                if (free_and_strdup(&m->published.reason, m->reason) >= 0)
+                        changed[n++] = "Reason";
+        }
+        {
+                const char *conflict = m->conflict.holding ? m->conflict_what : NULL;
+
+                if (!m->published.valid || !streq_ptr(m->published.conflict, conflict)) {
+                        if (free_and_strdup(&m->published.conflict, conflict) >= 0)
+                                changed[n++] = "Conflict";
+                }
         }
         m->published.valid = true;
         changed[n] = NULL;

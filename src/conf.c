@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "macro.h"
+#include "selector.h"
 #include "util.h"
 
 /* A config file is a few kilobytes; the cap only keeps a mistyped --config=/dev/zero from eating
@@ -61,6 +62,8 @@ static int parse_namespace(const ConfigItem *item, const char *value, void *fiel
                            const void *default_field, char **reterr_msg);
 static int parse_source_type(const ConfigItem *item, const char *value, void *field,
                              const void *default_field, char **reterr_msg);
+static int parse_label_key(const ConfigItem *item, const char *value, void *field,
+                           const void *default_field, char **reterr_msg);
 static int parse_policy(const ConfigItem *item, const char *value, void *field,
                         const void *default_field, char **reterr_msg);
 static int parse_sec_range(const ConfigItem *item, const char *value, void *field,
@@ -84,6 +87,9 @@ static int parse_log_level(const ConfigItem *item, const char *value, void *fiel
         X("Source",     "Type",                     parse_source_type, source_type,                  0, 0) \
         X("Source",     "KubeVirtFile",             parse_path,        kubevirt_file,                0, 0) \
         X("Source",     "NodeFile",                 parse_path,        node_file,                    0, 0) \
+        X("Source",     "SelectorAnnotation",       parse_label_key,   selector_annotation,          0, 0) \
+        X("Source",     "EnabledLabel",             parse_label_key,   enabled_label,                0, 0) \
+        X("Source",     "ManagedAnnotation",        parse_label_key,   managed_annotation,           0, 0) \
         X("KSM",        "SysfsDir",                 parse_path,        sysfs_dir,                    0, 0) \
         X("KSM",        "MeminfoFile",              parse_path,        meminfo_file,                 0, 0) \
         X("KSM",        "Policy",                   parse_policy,      policy,                       0, 0) \
@@ -110,6 +116,7 @@ static int parse_log_level(const ConfigItem *item, const char *value, void *fiel
         X("KSM",        "ScanWakeMemoryMiB",        parse_u32_range,   scan_wake_memory_mib,         0, WAKE_MEMORY_MIB_MAX) \
         X("KSM",        "ScanQuietPassPages",       parse_u32_range,   scan_quiet_pass_pages,        1, ADVISOR_PAGES_MAX) \
         X("KSM",        "ScanWakeHoldoffMaxSec",    parse_sec_range,   scan_holdoff_max_usec,        RECHECK_USEC_MIN, RECHECK_USEC_MAX) \
+        X("KSM",        "ConflictQuietSec",         parse_sec_range,   conflict_quiet_usec,          RECHECK_USEC_MIN, RECHECK_USEC_MAX) \
         X("Daemon",     "StateDirectory",           parse_path,        state_dir,                    0, 0) \
         X("Daemon",     "LogLevel",                 parse_log_level,   log_level,                    0, 0)
 
@@ -134,6 +141,9 @@ static const size_t config_string_fields[] = {
         offsetof(Config, kubevirt_namespace),
         offsetof(Config, kubevirt_file),
         offsetof(Config, node_file),
+        offsetof(Config, selector_annotation),
+        offsetof(Config, enabled_label),
+        offsetof(Config, managed_annotation),
         offsetof(Config, sysfs_dir),
         offsetof(Config, meminfo_file),
         offsetof(Config, state_dir),
@@ -147,6 +157,8 @@ static const Config config_defaults = {
         .source_type = SOURCE_FILE,     /* runs with no cluster at all */
         .kubevirt_file = (char *) CONF_DEFAULT_KUBEVIRT_FILE,
         .node_file = (char *) CONF_DEFAULT_NODE_FILE,
+        .enabled_label = (char *) CONF_DEFAULT_ENABLED_LABEL,
+        .managed_annotation = (char *) CONF_DEFAULT_MANAGED_ANNOTATION,
 
         .sysfs_dir = (char *) CONF_DEFAULT_SYSFS_DIR,
         .meminfo_file = (char *) CONF_DEFAULT_MEMINFO_FILE,
@@ -174,6 +186,7 @@ static const Config config_defaults = {
         .scan_wake_memory_mib = CONF_DEFAULT_SCAN_WAKE_MEMORY_MIB,
         .scan_quiet_pass_pages = CONF_DEFAULT_SCAN_QUIET_PASS_PAGES,
         .scan_holdoff_max_usec = CONF_DEFAULT_SCAN_HOLDOFF_MAX_USEC,
+        .conflict_quiet_usec = CONF_DEFAULT_CONFLICT_QUIET_USEC,
 
         .state_dir = NULL,              /* $STATE_DIRECTORY, else CONF_DEFAULT_STATE_DIR */
         .log_level = -1,
@@ -301,6 +314,19 @@ static int parse_namespace(const ConfigItem *item, const char *value, void *fiel
         if (!node_name_is_valid(value) || strchr(value, '.') || strlen(value) > 63)
                 return invalid_value(reterr_msg, item, value,
                                      "expected a Kubernetes namespace (lowercase DNS-1123 label)");
+
+        return free_and_strdup(field, value);
+}
+
+/* A label or annotation key as Kubernetes takes it: [prefix/]name. */
+static int parse_label_key(const ConfigItem *item, const char *value, void *field,
+                           const void *default_field, char **reterr_msg) {
+        if (*value == 0)
+                return reset_string(field, default_field);
+
+        if (!label_key_is_valid(value))
+                return invalid_value(reterr_msg, item, value,
+                                     "expected a Kubernetes label or annotation key ([prefix/]name)");
 
         return free_and_strdup(field, value);
 }

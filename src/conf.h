@@ -54,6 +54,11 @@ typedef enum SourceType {
 #define CONF_DEFAULT_SCAN_WAKE_MEMORY_MIB       64      /* a small VM; normal host churn is a few MiB */
 #define CONF_DEFAULT_SCAN_QUIET_PASS_PAGES      256
 #define CONF_DEFAULT_SCAN_HOLDOFF_MAX_USEC      (300 * UINT64_C(1000000))
+/* How long another writer of what the daemon owns must stay quiet before the daemon steers again;
+ * longer than virt-handler's KSM loop period (10 min; 3 min in older releases). */
+#define CONF_DEFAULT_CONFLICT_QUIET_USEC        (30 * 60 * UINT64_C(1000000))
+#define CONF_DEFAULT_ENABLED_LABEL              "kubevirt.io/ksm-enabled"
+#define CONF_DEFAULT_MANAGED_ANNOTATION         "kubevirt.io/ksm-handler-managed"
 #define CONF_DEFAULT_KUBEVIRT_NAMESPACE "kubevirt"
 /* API servers send a bookmark about once a minute on watches that ask for them. */
 #define CONF_DEFAULT_WATCH_IDLE_TIMEOUT_USEC (120 * UINT64_C(1000000))
@@ -69,6 +74,9 @@ typedef struct Config {
         SourceType source_type;
         char *kubevirt_file;
         char *node_file;
+        char *selector_annotation;      /* NULL: the CR's ksmConfiguration.nodeLabelSelector */
+        char *enabled_label;            /* the label the daemon writes (kubevirt.io/ksm-enabled) */
+        char *managed_annotation;       /* the annotation it writes (kubevirt.io/ksm-handler-managed) */
 
         /* [KSM] */
         char *sysfs_dir;
@@ -97,6 +105,7 @@ typedef struct Config {
         uint32_t scan_wake_memory_mib;
         uint32_t scan_quiet_pass_pages;
         uint64_t scan_holdoff_max_usec;
+        uint64_t conflict_quiet_usec;   /* another writer quiet this long: the daemon steers again */
 
         /* [Daemon] */
         char *state_dir;                /* NULL: $STATE_DIRECTORY, else CONF_DEFAULT_STATE_DIR */

@@ -221,6 +221,9 @@ static void print_status(json_object *p) {
                         strftime(when, sizeof(when), "%a %Y-%m-%d %H:%M:%S %Z", &tm);
         }
 
+        printf("      Selection: %s\n", str(p, "Selection"));
+        printf("         Reason: %s\n", str(p, "Reason"));
+        printf("       Conflict: %s\n", *str(p, "Conflict") ? str(p, "Conflict") : "none");
         printf("           Node: %s\n", str(p, "NodeName"));
         printf("      Available: %s\n", yes_no(p, "Available"));
         printf("        Running: %s\n", yes_no(p, "Running"));

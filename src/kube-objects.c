@@ -148,6 +148,27 @@ static int ambiguous_error(json_object *const *crs, size_t n, char **ret) {
  * borrowed reference, never NULL) when a selector is set, 0 when any step is absent or null,
  * -EINVAL (with *reterr) when a step is not an object — the API server's schema forbids that,
  * so only a hand-written file can get here — or -ENOMEM. */
+/* The selector from the CR's annotation `key`: a LabelSelector as JSON text. *ret_nls is a new
+ * reference. 1, 0 (no such annotation), -EINVAL (not JSON; *reterr says why) or -ENOMEM. */
+static int find_annotation_selector(json_object *cr, const char *key, json_object **ret_nls, char **reterr) {
+        json_object *a = member(member(cr, "metadata"), "annotations"), *v;
+        enum json_tokener_error e;
+        json_object *nls;
+
+        v = member(a, key);
+        if (!v)
+                return 0;
+        if (json_object_get_type(v) != json_type_string)
+                return fail(reterr, "annotation %s must be a string", key);
+        nls = json_tokener_parse_verbose(json_object_get_string(v), &e);
+        if (e != json_tokener_success)
+                return fail(reterr, "annotation %s is not JSON: %s", key, json_tokener_error_desc(e));
+        if (!nls)
+                return 0;       /* "null": no selector, like an absent one */
+        *ret_nls = nls;
+        return 1;
+}
+
 static int find_node_label_selector(json_object *cr, json_object **ret_nls, char **reterr) {
         static const char *const path[] = { "spec", "configuration", "ksmConfiguration" };
         json_object *o = cr, *nls;
@@ -169,14 +190,20 @@ static int find_node_label_selector(json_object *cr, json_object **ret_nls, char
         if (!nls)
                 return 0;
 
-        *ret_nls = nls;
+        *ret_nls = json_object_get(nls);
         return 1;
 }
 
 int ksm_config_from_kubevirts(json_object *const *crs, size_t n, KsmConfig *ret) {
+        return ksm_config_from_kubevirts_with(crs, n, NULL, ret);
+}
+
+int ksm_config_from_kubevirts_with(json_object *const *crs, size_t n, const char *selector_annotation,
+                                   KsmConfig *ret) {
         _cleanup_(selector_freep) LabelSelector *sel = NULL;
         _cleanup_free_ char *source = NULL, *reason = NULL, *error = NULL;
-        json_object *cr, *nls = NULL;
+        _cleanup_(json_object_putp) json_object *nls = NULL;
+        json_object *cr;
         KsmConfigState state;
         int r;
 
@@ -217,7 +244,10 @@ int ksm_config_from_kubevirts(json_object *const *crs, size_t n, KsmConfig *ret)
         if (r < 0)
                 return r;
 
-        r = find_node_label_selector(cr, &nls, &reason);
+        if (selector_annotation)
+                r = find_annotation_selector(cr, selector_annotation, &nls, &reason);
+        else
+                r = find_node_label_selector(cr, &nls, &reason);
         if (r == -EINVAL) {
                 state = KSM_CONFIG_INVALID;
                 error = strdup_printf("KubeVirt %s: %s", source ?: "(unnamed)", reason);
@@ -248,6 +278,36 @@ int ksm_config_from_kubevirts(json_object *const *crs, size_t n, KsmConfig *ret)
                 .error = TAKE_PTR(error),
         };
         return 0;
+}
+
+const char *kube_field_manager(json_object *obj, const char *map, const char *key) {
+        json_object *mf = member(member(obj, "metadata"), "managedFields");
+        const char *best = NULL, *best_time = "";
+        char fmap[64], fkey[320];
+        size_t n;
+
+        if (json_object_get_type(mf) != json_type_array)
+                return NULL;
+        if ((size_t) snprintf(fmap, sizeof(fmap), "f:%s", map) >= sizeof(fmap) ||
+            (size_t) snprintf(fkey, sizeof(fkey), "f:%s", key) >= sizeof(fkey))
+                return NULL;
+
+        n = json_object_array_length(mf);
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(mf, i), *m = member(e, "manager"), *t = member(e, "time");
+                const char *time = json_object_get_type(t) == json_type_string ? json_object_get_string(t) : "";
+
+                if (json_object_get_type(m) != json_type_string)
+                        continue;
+                if (!member(member(member(member(e, "fieldsV1"), "f:metadata"), fmap), fkey))
+                        continue;
+                /* RFC 3339 times in UTC compare as strings; a later entry wins a tie. */
+                if (!best || strcmp(time, best_time) >= 0) {
+                        best = json_object_get_string(m);
+                        best_time = time;
+                }
+        }
+        return best;
 }
 
 void kubevirts_free(json_object **crs, size_t n) {
@@ -464,16 +524,24 @@ static int patch_key(json_object *cur, const char *key, const char *want, json_o
 
 int node_build_patch(const NodeView *cur, const char *want_label, const char *want_annotation,
                      json_object **ret_patch) {
+        return node_build_patch_keys(cur, KSM_LABEL_ENABLED, want_label, KSM_ANNOTATION_MANAGED, want_annotation,
+                                     ret_patch);
+}
+
+int node_build_patch_keys(const NodeView *cur, const char *label_key, const char *want_label,
+                          const char *annotation_key, const char *want_annotation, json_object **ret_patch) {
         _cleanup_(json_object_putp) json_object *labels = NULL, *annotations = NULL, *md = NULL, *patch = NULL;
         int r;
 
+        assert(label_key);
+        assert(annotation_key);
         assert(ret_patch);
 
         /* cur == NULL is a node that carries nothing yet. */
-        r = patch_key(cur ? cur->labels : NULL, KSM_LABEL_ENABLED, want_label, &labels);
+        r = patch_key(cur ? cur->labels : NULL, label_key, want_label, &labels);
         if (r < 0)
                 return r;
-        r = patch_key(cur ? cur->annotations : NULL, KSM_ANNOTATION_MANAGED, want_annotation, &annotations);
+        r = patch_key(cur ? cur->annotations : NULL, annotation_key, want_annotation, &annotations);
         if (r < 0)
                 return r;
 

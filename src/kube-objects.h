@@ -32,6 +32,11 @@ typedef struct KsmConfig {
  * Never fails on content: bad content is reported through state and error.
  * 0 or -ENOMEM. */
 int ksm_config_from_kubevirts(json_object *const *crs, size_t n, KsmConfig *ret);
+/* The same, with the selector read from the CR's annotation selector_annotation (a LabelSelector as
+ * JSON text, e.g. '{"matchLabels":{"ksm":"on"}}'; absent or "null": nothing selected) instead of
+ * spec.configuration.ksmConfiguration.nodeLabelSelector, when that is not NULL. */
+int ksm_config_from_kubevirts_with(json_object *const *crs, size_t n, const char *selector_annotation,
+                                   KsmConfig *ret);
 void ksm_config_done(KsmConfig *c);
 const char *ksm_config_state_to_string(KsmConfigState s);
 
@@ -68,8 +73,17 @@ const char *node_view_annotation(const NodeView *v, const char *key);
 int node_build_patch(const NodeView *cur, const char *want_label, const char *want_annotation,
                      json_object **ret_patch);
 
+/* The same for other keys than the KubeVirt ones (EnabledLabel=, ManagedAnnotation=). */
+int node_build_patch_keys(const NodeView *cur, const char *label_key, const char *want_label,
+                          const char *annotation_key, const char *want_annotation, json_object **ret_patch);
+
 /* Applies a JSON merge patch (RFC 7386) to a deep copy of target. 0 or -ENOMEM. */
 int json_merge_patch(json_object *target, json_object *patch, json_object **ret);
+
+/* Who last wrote metadata.MAP.KEY (map: "labels" or "annotations") according to the object's
+ * metadata.managedFields (the entry with the latest time whose fieldsV1 has the key), or NULL when
+ * the server keeps none or none has it. Borrowed from obj. */
+const char *kube_field_manager(json_object *obj, const char *map, const char *key);
 
 /* metadata.uid of an object when it is a string, else NULL. Borrowed from o. */
 const char *kube_object_uid(json_object *o);

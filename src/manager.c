@@ -148,6 +148,29 @@ static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* ---- the reconcile line ------------------------------------------------------------------- */
 
+/* One sentence on the selection, for the Reason property. */
+static char *manager_selection_why(Manager *m, const KsmConfig *kc) {
+        const char *where = m->config.selector_annotation ? "the selector annotation" : "the nodeLabelSelector";
+        const char *cr = strna(kc->source);
+
+        switch (kc->state) {
+        case KSM_CONFIG_NO_CR:
+                return strdup("not selected: no KubeVirt resource found");
+        case KSM_CONFIG_ABSENT:
+                return m->config.selector_annotation
+                        ? strdup_printf("not selected: KubeVirt %s has no annotation %s", cr, m->config.selector_annotation)
+                        : strdup_printf("not selected: KubeVirt %s has no ksmConfiguration.nodeLabelSelector", cr);
+        case KSM_CONFIG_SELECTOR:
+                return m->selection == SELECTION_YES
+                        ? strdup_printf("selected by %s of KubeVirt %s", where, cr)
+                        : strdup_printf("not selected: %s of KubeVirt %s does not match this node's labels", where, cr);
+        case KSM_CONFIG_AMBIGUOUS:
+                return strdup_printf("%s: changing nothing", strna(kc->error));
+        default:
+                return strdup_printf("not selected: %s", strna(kc->error));
+        }
+}
+
 /* Works out the selection from the source's view, saying a configuration problem once. */
 static void manager_update_selection(Manager *m, const NodeView *node, bool have_node) {
         Source *s = m->source;
@@ -160,10 +183,13 @@ static void manager_update_selection(Manager *m, const NodeView *node, bool have
         if (!have_node || !s || !s->connected || !s->kubevirts_known || !s->node) {
                 m->selection = SELECTION_HOLD;
                 m->config_error = TAKE_PTR(old_error);
+                free(m->selection_why);
+                m->selection_why = strdup_printf("selection unknown: %s", s && s->error ? s->error :
+                                                 "waiting for the KubeVirt resources and this node's object");
                 return;
         }
 
-        r = ksm_config_from_kubevirts(s->kubevirts, s->n_kubevirts, &kc);
+        r = ksm_config_from_kubevirts_with(s->kubevirts, s->n_kubevirts, m->config.selector_annotation, &kc);
         if (r < 0) {
                 (void) log_oom();
                 m->selection = SELECTION_HOLD;
@@ -171,6 +197,8 @@ static void manager_update_selection(Manager *m, const NodeView *node, bool have
         }
 
         m->selection = reconcile_selection(&kc, node->labels);
+        free(m->selection_why);
+        m->selection_why = manager_selection_why(m, &kc);
         if (kc.error) {
                 m->config_error = strdup(kc.error);
                 if (!streq_ptr(old_error, kc.error))
@@ -222,17 +250,113 @@ static int manager_apply_overrides(Manager *m, const NodeView *node, PolicyParam
         return 0;
 }
 
+static void owned_set_string(const char **field, char **buf, const char *value) {
+        char *c = value ? strdup(value) : NULL;
+
+        if (value && !c)
+                return;                 /* out of memory: keep the old value */
+        free(*buf);
+        *buf = c;
+        *field = c;
+}
+
+/* Another writer: compares what KSM and the Node show now with what was seen last and what the
+ * daemon wrote; corrects a foreign change once, then holds (conflict.h). 0 or -ENOMEM. */
+typedef struct Gathered Gathered;
+static int manager_observe(Manager *m, const Gathered *g);
+
 /* What one reconcile reads. */
-typedef struct Gathered {
+struct Gathered {
         NodeView node;
         bool have_node;
         PolicyParams params;
         MemInfo mi;
         bool have_mi;
-} Gathered;
+};
 
 static void gathered_done(Gathered *g) {
         node_view_done(&g->node);
+}
+
+static int manager_observe(Manager *m, const Gathered *g) {
+        _cleanup_free_ char *what = NULL, *msg = NULL;
+        bool claimed = m->record_state == RECORD_VALID && m->record.claimed;
+        bool locked = streq(m->snapshot.advisor_mode, "scan-time");
+        const char *label_by = NULL, *annotation_by = NULL;
+        OwnedValues now = {};
+        ConflictStep step;
+        int r;
+
+        /* run and the scan rate are the daemon's only while it holds the claim; pages_to_scan is
+         * the kernel advisor's while advisor_mode is scan-time. */
+        if (m->snapshot.available && claimed) {
+                now.has_run = true;
+                now.run = m->snapshot.run;
+                now.has_pages = !locked && m->snapshot.has_pages_to_scan;
+                now.pages_to_scan = m->snapshot.pages_to_scan;
+                now.has_sleep = m->snapshot.has_sleep_millisecs;
+                now.sleep_millisecs = m->snapshot.sleep_millisecs;
+        }
+        if (g->have_node) {
+                now.has_label = now.has_annotation = true;
+                now.label = node_view_label(&g->node, m->config.enabled_label);
+                now.annotation = node_view_annotation(&g->node, m->config.managed_annotation);
+                label_by = kube_field_manager(m->source->node, "labels", m->config.enabled_label);
+                annotation_by = kube_field_manager(m->source->node, "annotations", m->config.managed_annotation);
+        }
+
+        r = conflict_detect(&m->wrote, &m->seen, &now, m->config.enabled_label, label_by,
+                            m->config.managed_annotation, annotation_by, &what);
+        if (r < 0)
+                return r;
+        step = conflict_step(&m->conflict, now_usec(CLOCK_BOOTTIME), r > 0, m->config.conflict_quiet_usec);
+
+        /* Remember what was seen; what is no longer the daemon's is no longer compared. */
+        m->seen.has_run = now.has_run;
+        m->seen.run = now.run;
+        m->seen.has_pages = now.has_pages;
+        m->seen.pages_to_scan = now.pages_to_scan;
+        m->seen.has_sleep = now.has_sleep;
+        m->seen.sleep_millisecs = now.sleep_millisecs;
+        if (g->have_node) {
+                owned_set_string(&m->seen.label, &m->seen_label, now.label);
+                owned_set_string(&m->seen.annotation, &m->seen_annotation, now.annotation);
+                m->seen.has_label = m->seen.has_annotation = true;
+        }
+        if (!claimed)
+                m->wrote.has_run = m->wrote.has_pages = m->wrote.has_sleep = false;
+
+        switch (step) {
+        case CONFLICT_CORRECT:
+                log_notice("Someone else changed what this daemon manages (%s): correcting it once.", what);
+                break;
+        case CONFLICT_ENTER:
+                free(m->conflict_what);
+                m->conflict_what = TAKE_PTR(what);
+                log_action(LOG_WARNING, "conflict", ksm_run_to_string(m->snapshot.run),
+                           "Another writer changed what this daemon manages again (%s): not fighting it; "
+                           "leaving KSM, the label and the annotation as they are until it has been quiet "
+                           "for %" PRIu64 " s.", m->conflict_what, m->config.conflict_quiet_usec / USEC_PER_SEC);
+                msg = strdup_printf("Another writer changed what " PACKAGE_NAME " manages (%s); it stopped writing "
+                                    "run, the scan rate, %s and %s until the other writer is quiet",
+                                    m->conflict_what, m->config.enabled_label, m->config.managed_annotation);
+                if (msg && m->source)
+                        source_post_event(m->source, "Warning", "KSMConflict", msg);
+                break;
+        case CONFLICT_HOLD:
+                if (what)
+                        log_debug("Still another writer (%s), holding.", what);
+                break;
+        case CONFLICT_LEAVE:
+                log_action(LOG_NOTICE, "conflict", ksm_run_to_string(m->snapshot.run),
+                           "The other writer has been quiet for %" PRIu64 " s: managing KSM again.",
+                           m->config.conflict_quiet_usec / USEC_PER_SEC);
+                m->conflict_what = mfree(m->conflict_what);
+                break;
+        default:
+                break;
+        }
+        return 0;
 }
 
 /* Reads every input (KSM, the Node, the selection, the record, memory) and works out what the
@@ -294,8 +418,12 @@ static int manager_gather(Manager *m, Gathered *g, ReconcileInput *ret) {
                         .max_pages = m->config.advisor_max_pages,
                 },
                 .have_node = g->have_node,
-                .node_annotation = g->have_node ? node_view_annotation(&g->node, KSM_ANNOTATION_MANAGED) : NULL,
+                .node_annotation = g->have_node ? node_view_annotation(&g->node, m->config.managed_annotation) : NULL,
         };
+        r = manager_observe(m, g);
+        if (r < 0)
+                return r;
+        ret->hold = m->conflict.holding;
 
         policy_want(&(PolicyInput) {
                         .kind = m->config.policy,
@@ -335,6 +463,19 @@ static int manager_write_attr(Manager *m, const char *attr, uint64_t value, char
         int r;
 
         r = ksm_sysfs_write_u64(m->sysfs, attr, value);
+        if (r >= 0) {
+                /* What the daemon wrote is not someone else's change. */
+                if (streq(attr, "run")) {
+                        m->wrote.has_run = m->seen.has_run = true;
+                        m->wrote.run = m->seen.run = (KsmRun) value;
+                } else if (streq(attr, "pages_to_scan")) {
+                        m->wrote.has_pages = m->seen.has_pages = true;
+                        m->wrote.pages_to_scan = m->seen.pages_to_scan = (uint32_t) value;
+                } else if (streq(attr, "sleep_millisecs")) {
+                        m->wrote.has_sleep = m->seen.has_sleep = true;
+                        m->wrote.sleep_millisecs = m->seen.sleep_millisecs = (uint32_t) value;
+                }
+        }
         if (r < 0) {
                 char *e = NULL;
 
@@ -469,9 +610,13 @@ static int manager_patch_node(Manager *m, const NodeView *node, const char *labe
         _cleanup_(json_object_putp) json_object *patch = NULL;
         int r;
 
-        r = node_build_patch(node, label, annotation, &patch);
+        r = node_build_patch_keys(node, m->config.enabled_label, label, m->config.managed_annotation, annotation,
+                                  &patch);
         if (r < 0)
                 return log_oom();
+        owned_set_string(&m->wrote.label, &m->wrote_label, label);
+        owned_set_string(&m->wrote.annotation, &m->wrote_annotation, annotation);
+        m->wrote.has_label = m->wrote.has_annotation = true;
         if (r == 0)
                 return 0;
 
@@ -485,6 +630,24 @@ static int manager_patch_node(Manager *m, const NodeView *node, const char *labe
 
 /* Tells the world what is true now: the Node's label and annotation, LastError, the status, the
  * bus. */
+/* A failure that stays on the node (a refused Node patch, a failed record write, an invalid
+ * selector) is also told to the cluster as a Warning Event: once per text, and not more than one
+ * a minute. */
+#define WARNING_EVENT_INTERVAL_USEC (60 * USEC_PER_SEC)
+
+static void manager_warn_cluster(Manager *m, const char *error) {
+        uint64_t now = now_usec(CLOCK_BOOTTIME);
+
+        if (!error || !m->source || streq_ptr(error, m->warned_text))
+                return;
+        if (m->warned_usec > 0 && now < m->warned_usec + WARNING_EVENT_INTERVAL_USEC)
+                return;
+        if (free_and_strdup(&m->warned_text, error) < 0)
+                return;
+        m->warned_usec = now;
+        source_post_event(m->source, "Warning", "KSMError", error);
+}
+
 static void manager_publish(Manager *m, const ReconcileDecision *d, const NodeView *node, const char *errors) {
         if (m->sysfs)
                 (void) ksm_sysfs_snapshot(m->sysfs, &m->snapshot);
@@ -500,8 +663,14 @@ static void manager_publish(Manager *m, const ReconcileDecision *d, const NodeVi
                 (void) manager_patch_node(m, node, label, annotation);
         }
 
-        manager_set_last_error(m, errors ?: m->reload_error ?: m->config_error ?:
-                                  (m->source ? m->source->error : NULL));
+        {
+                _cleanup_free_ char *conflict = m->conflict_what ? strdup_printf("Conflict: %s", m->conflict_what) : NULL;
+                const char *failure = errors ?: m->reload_error ?: m->config_error;
+
+                manager_set_last_error(m, failure ?: conflict ?: (m->source ? m->source->error : NULL));
+                /* Source errors are about reaching the cluster: no point telling it. */
+                manager_warn_cluster(m, failure);
+        }
         manager_update_status(m);
         bus_manager_emit_changed(m);
 }
@@ -623,7 +792,7 @@ static void manager_update_scan_control(Manager *m) {
         bool active;
 
         active = m->sysfs && m->managed && m->snapshot.available && m->snapshot.run == KSM_RUN_MERGING &&
-                 !streq(m->snapshot.advisor_mode, "scan-time") &&
+                 !streq(m->snapshot.advisor_mode, "scan-time") && !m->conflict.holding &&
                  policy_effective(m->config.policy, m->snapshot.has_advisor) == POLICY_ALWAYS;
 
         if (!active) {
@@ -672,6 +841,8 @@ static int manager_reconcile(Manager *m) {
         reconcile_decide(&in, &d);
         manager_log_decision(m, &in, &d);
         manager_apply(m, &in, &d, &errors);
+        free(m->reason);
+        m->reason = reconcile_explain(&in, &d, m->selection_why, m->conflict.holding ? m->conflict_what : NULL);
         manager_publish(m, &d, &g.node, errors);
         manager_update_scan_control(m);
         return 0;
@@ -802,6 +973,10 @@ static int on_unmerge_done(sd_event_source *s, const siginfo_t *si, void *userda
         /* Back to where we were: a KSM that ran (ours or not) runs again; reconcile decides the rest. */
         if (m->unmerge_run_before == KSM_RUN_MERGING && m->sysfs) {
                 int k = ksm_sysfs_write_u64(m->sysfs, "run", KSM_RUN_MERGING);
+                if (k >= 0) {
+                        m->wrote.has_run = m->seen.has_run = true;
+                        m->wrote.run = m->seen.run = KSM_RUN_MERGING;
+                }
                 if (k < 0)
                         log_error_errno(k, "Failed to switch KSM back on after unmerging: %m");
         }
@@ -853,6 +1028,9 @@ int manager_start_unmerge(Manager *m, sd_bus_message *msg) {
         (void) sd_event_source_set_description(m->unmerge_child, "unmerge");
         m->unmerge_pid = pid;
         m->unmerge_run_before = (KsmRun) run;
+        /* The child's write is the daemon's own, not someone else's. */
+        m->wrote.has_run = m->seen.has_run = true;
+        m->wrote.run = m->seen.run = KSM_RUN_UNMERGING;
         m->unmerge_message = sd_bus_message_ref(msg);
         return 0;
 }
@@ -1040,6 +1218,16 @@ Manager *manager_free(Manager *m) {
         free(m->reload_error);
         free(m->override_warnings);
         free(m->status);
+        free(m->conflict_what);
+        free(m->wrote_label);
+        free(m->wrote_annotation);
+        free(m->seen_label);
+        free(m->seen_annotation);
+        free(m->selection_why);
+        free(m->reason);
+        free(m->warned_text);
+        free(m->published.reason);
+        free(m->published.conflict);
         free(m->published.last_error);
         free(m);
         return NULL;

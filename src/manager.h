@@ -8,6 +8,7 @@
 #include <systemd/sd-event.h>
 
 #include "conf.h"
+#include "conflict.h"
 #include "ksm-sysfs.h"
 #include "reconcile.h"
 #include "scan-control.h"
@@ -51,6 +52,20 @@ typedef struct Manager {
         ScanControl control;
         ScanWake pending_wake;                  /* an outside reason to wake, for the next sample */
 
+        /* Another writer of what the daemon owns (conflict.h): what it wrote and saw last. */
+        ConflictState conflict;
+        char *conflict_what;                    /* the Conflict property: what the other writer changed */
+        OwnedValues wrote, seen;
+        char *wrote_label, *wrote_annotation, *seen_label, *seen_annotation;
+
+        /* Why KSM is on or off here: the Selection and Reason properties. */
+        char *selection_why;
+        char *reason;
+
+        /* Warning Events for failures, at most one per WARNING_EVENT_INTERVAL for the same text. */
+        char *warned_text;
+        uint64_t warned_usec;
+
         /* ksmd's CPU share, measured between two samples (or rechecks). */
         pid_t ksmd_pid;                         /* 0: not looked up yet; -1: not found */
         uint64_t ksmd_cpu_usec, ksmd_cpu_at_usec;
@@ -80,6 +95,9 @@ typedef struct Manager {
                 uint32_t scan_pages_per_sec;
                 int64_t pages_merged_last_pass;
                 int ksmd_cpu_permille;
+                Selection selection;
+                char *reason;
+                char *conflict;
         } published;
 } Manager;
 

@@ -94,6 +94,15 @@ void reconcile_decide(const ReconcileInput *in, ReconcileDecision *ret) {
         d.new_record = rec;
         running = in->run == KSM_RUN_MERGING;
 
+        if (in->hold) {
+                /* Another writer: no KSM write, no record change, no Node write of the two keys. */
+                d.action = KSM_ACTION_NONE;
+                d.reason = "another writer changed what the daemon owns: holding, changing nothing";
+                reconcile_node_keys(true, in->run, rec.claimed, &d.label, &d.annotation);
+                *ret = d;
+                return;
+        }
+
         switch (in->selection) {
 
         case SELECTION_HOLD:
@@ -198,6 +207,31 @@ void reconcile_decide(const ReconcileInput *in, ReconcileDecision *ret) {
                             &d.label, &d.annotation);
         d.patch_node = in->have_node && in->selection != SELECTION_HOLD;
         *ret = d;
+}
+
+char *reconcile_explain(const ReconcileInput *in, const ReconcileDecision *d, const char *selection_why,
+                        const char *conflict) {
+        bool running, claimed_after;
+        const char *why = selection_why ?: "selection unknown";
+
+        assert(in && d);
+
+        if (conflict)
+                return strdup_printf("another writer changed what this daemon manages (%s): holding until it is quiet",
+                                     conflict);
+        if (!in->available)
+                return strdup("KSM is not available in this kernel");
+
+        running = d->write_run ? d->run == KSM_RUN_MERGING : in->run == KSM_RUN_MERGING;
+        claimed_after = d->new_record.claimed;
+
+        if (in->selection == SELECTION_YES && running && !claimed_after)
+                return strdup_printf("%s; KSM was switched on by someone else: not claimed", why);
+        if (in->selection == SELECTION_YES && !running && !in->want.run)
+                return strdup_printf("%s; the policy keeps KSM off for now (no memory pressure)", why);
+        if (in->selection == SELECTION_NO && running && !claimed_after)
+                return strdup_printf("%s; KSM was switched on by someone else and is left on", why);
+        return strdup(why);
 }
 
 Selection reconcile_selection(const KsmConfig *kc, json_object *labels) {

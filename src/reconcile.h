@@ -50,6 +50,7 @@ typedef struct ReconcileInput {
         bool have_node;                 /* this node's object is known (and parsed) */
         const char *node_annotation;    /* current kubevirt.io/ksm-handler-managed, NULL if absent or unknown */
         Tuning want;                    /* policy_compute() result for when the daemon owns KSM */
+        bool hold;                      /* another writer: write nothing the daemon owns (conflict.h) */
 } ReconcileInput;
 
 typedef enum KsmAction {
@@ -108,6 +109,12 @@ void reconcile_node_keys(bool available, KsmRun run, bool managed, const char **
  * 0: none for this decision; 1: *ret_reason (static) and *ret_message (malloc'd) set; -ENOMEM. */
 int reconcile_event(const ReconcileInput *in, const ReconcileDecision *d, const char **ret_reason,
                     char **ret_message);
+
+/* One sentence saying why KSM is on or off here, for the Reason property: the conflict when holding
+ * (conflict, may be NULL), else what the decision shows, else the selection's own explanation
+ * (selection_why). malloc'd, or NULL on ENOMEM. */
+char *reconcile_explain(const ReconcileInput *in, const ReconcileDecision *d, const char *selection_why,
+                        const char *conflict);
 
 const char *ksm_action_to_string(KsmAction a);
 const char *selection_to_string(Selection s);

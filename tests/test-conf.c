@@ -733,6 +733,9 @@ static const char *const expected_keys[] = {
         "Source.Type",
         "Source.KubeVirtFile",
         "Source.NodeFile",
+        "Source.SelectorAnnotation",
+        "Source.EnabledLabel",
+        "Source.ManagedAnnotation",
         "KSM.SysfsDir",
         "KSM.MeminfoFile",
         "KSM.Policy",
@@ -759,6 +762,7 @@ static const char *const expected_keys[] = {
         "KSM.ScanWakeMemoryMiB",
         "KSM.ScanQuietPassPages",
         "KSM.ScanWakeHoldoffMaxSec",
+        "KSM.ConflictQuietSec",
         "Daemon.StateDirectory",
         "Daemon.LogLevel",
 };

@@ -758,13 +758,111 @@ static void test_event(void **state) {
 
 /* ------------------------------------------------------------------------------------------ */
 
-#define N_CASES (ELEMENTSOF(config_cases) + ELEMENTSOF(document_cases) + ELEMENTSOF(node_cases) + \
+/* --- the selector from an annotation, other keys, managedFields ---------------------------- */
+
+typedef struct AnnotationCase {
+        const char *name;
+        const char *cr;
+        KsmConfigState state;
+        const char *labels;
+        bool match;
+} AnnotationCase;
+
+#define SEL_ANN "ksmd.kubevirt.io/node-label-selector"
+#define CR_ANN(v) "{\"metadata\":{\"name\":\"kubevirt\",\"namespace\":\"kubevirt\",\"annotations\":{\"" SEL_ANN "\":" v "}}," \
+                  "\"spec\":{\"configuration\":{\"ksmConfiguration\":{\"nodeLabelSelector\":{}}}}}"
+
+static const AnnotationCase annotation_cases[] = {
+        { "annotation: matchLabels selects", CR_ANN("\"{\\\"matchLabels\\\":{\\\"ksm\\\":\\\"on\\\"}}\""),
+          KSM_CONFIG_SELECTOR, "{\"ksm\":\"on\"}", true },
+        { "annotation: matchLabels does not select", CR_ANN("\"{\\\"matchLabels\\\":{\\\"ksm\\\":\\\"on\\\"}}\""),
+          KSM_CONFIG_SELECTOR, "{\"ksm\":\"off\"}", false },
+        { "annotation: the CR's ksmConfiguration is ignored",
+          "{\"metadata\":{\"name\":\"kubevirt\",\"namespace\":\"kubevirt\"},"
+          "\"spec\":{\"configuration\":{\"ksmConfiguration\":{\"nodeLabelSelector\":{}}}}}",
+          KSM_CONFIG_ABSENT, NULL, false },
+        { "annotation: null selects nothing", CR_ANN("\"null\""), KSM_CONFIG_ABSENT, NULL, false },
+        { "annotation: not JSON", CR_ANN("\"{nope\""), KSM_CONFIG_INVALID, NULL, false },
+        { "annotation: not a string", CR_ANN("{}"), KSM_CONFIG_INVALID, NULL, false },
+        { "annotation: invalid selector", CR_ANN("\"{\\\"matchExpressions\\\":[{\\\"key\\\":\\\"a\\\",\\\"operator\\\":\\\"Gt\\\"}]}\""),
+          KSM_CONFIG_INVALID, NULL, false },
+};
+
+static void test_annotation_selector(void **state) {
+        const AnnotationCase *c = *state;
+        _cleanup_(json_object_putp) json_object *cr = test_parse_json(c->name, c->cr);
+        _cleanup_(json_object_putp) json_object *labels = test_parse_json(c->name, c->labels);
+        _cleanup_(ksm_config_done) KsmConfig cfg = {};
+
+        if (ksm_config_from_kubevirts_with(&cr, 1, SEL_ANN, &cfg) != 0)
+                fail_msg("%s: failed", c->name);
+        if (cfg.state != c->state)
+                fail_msg("%s: state %s, expected %s (%s)", c->name, ksm_config_state_to_string(cfg.state),
+                         ksm_config_state_to_string(c->state), strna(cfg.error));
+        if (c->state == KSM_CONFIG_SELECTOR && selector_matches(cfg.selector, labels) != c->match)
+                fail_msg("%s: match %d", c->name, !c->match);
+}
+
+typedef struct ManagerCase {
+        const char *name;
+        const char *node;
+        const char *map, *key;
+        const char *want;
+} ManagerCase;
+
+#define MF(entries) "{\"metadata\":{\"name\":\"node01\",\"managedFields\":[" entries "]}}"
+#define ENTRY(mgr, time, map, key) "{\"manager\":\"" mgr "\",\"operation\":\"Update\",\"time\":\"" time "\"," \
+        "\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:metadata\":{\"f:" map "\":{\"f:" key "\":{}}}}}"
+
+static const ManagerCase manager_cases[] = {
+        { "managedFields: the manager of a label", MF(ENTRY("virt-handler", "2026-12-01T10:00:00Z", "labels", "kubevirt.io/ksm-enabled")),
+          "labels", "kubevirt.io/ksm-enabled", "virt-handler" },
+        { "managedFields: the latest of two", MF(ENTRY("kubevirt-ksmd", "2026-12-01T10:00:00Z", "annotations", "a") ","
+                                                 ENTRY("virt-handler", "2026-12-01T11:00:00Z", "annotations", "a")),
+          "annotations", "a", "virt-handler" },
+        { "managedFields: a label is not an annotation", MF(ENTRY("virt-handler", "2026-12-01T10:00:00Z", "labels", "a")),
+          "annotations", "a", NULL },
+        { "managedFields: another key", MF(ENTRY("kubectl", "2026-12-01T10:00:00Z", "labels", "b")),
+          "labels", "a", NULL },
+        { "managedFields: none kept", "{\"metadata\":{\"name\":\"node01\"}}", "labels", "a", NULL },
+        { "managedFields: not an array", "{\"metadata\":{\"managedFields\":{}}}", "labels", "a", NULL },
+        { "managedFields: entry without manager", MF("{\"fieldsV1\":{\"f:metadata\":{\"f:labels\":{\"f:a\":{}}}}}"),
+          "labels", "a", NULL },
+};
+
+static void test_field_manager(void **state) {
+        const ManagerCase *c = *state;
+        _cleanup_(json_object_putp) json_object *node = test_parse_json(c->name, c->node);
+
+        check_str(c->name, "manager", kube_field_manager(node, c->map, c->key), c->want, false);
+}
+
+static void test_patch_other_keys(void **state) {
+        _cleanup_(json_object_putp) json_object *node = json_tokener_parse(
+                "{\"metadata\":{\"name\":\"node01\",\"labels\":{\"kubevirt.io/ksm-enabled\":\"false\"}}}");
+        _cleanup_(json_object_putp) json_object *patch = NULL;
+        NodeView v = {};
+
+        assert_int_equal(node_view_from_json(node, &v, NULL), 0);
+        assert_int_equal(node_build_patch_keys(&v, "ksmd.kubevirt.io/ksm-enabled", "true",
+                                               "ksmd.kubevirt.io/managed", "true", &patch), 1);
+        assert_string_equal(json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                            "{\"metadata\":{\"labels\":{\"ksmd.kubevirt.io/ksm-enabled\":\"true\"},"
+                            "\"annotations\":{\"ksmd.kubevirt.io/managed\":\"true\"}}}");
+        node_view_done(&v);
+}
+
+#define N_CASES (ELEMENTSOF(annotation_cases) + ELEMENTSOF(manager_cases) + ELEMENTSOF(config_cases) + ELEMENTSOF(document_cases) + ELEMENTSOF(node_cases) + \
                  ELEMENTSOF(patch_cases) + ELEMENTSOF(merge_cases) + ELEMENTSOF(uid_cases) + \
                  ELEMENTSOF(event_cases))
 
 int main(void) {
-        struct CMUnitTest tests[N_CASES + 5];
+        struct CMUnitTest tests[N_CASES + 6];
         size_t n = 0;
+
+        TEST_ADD_TABLE(tests, n, annotation_cases, test_annotation_selector);
+        TEST_ADD_TABLE(tests, n, manager_cases, test_field_manager);
+        tests[n++] = (struct CMUnitTest) { .name = "patch: other label and annotation keys", .test_func = test_patch_other_keys };
 
         TEST_ADD_TABLE(tests, n, config_cases, test_config);
         TEST_ADD_TABLE(tests, n, document_cases, test_document);

@@ -36,6 +36,7 @@ typedef struct Case {
         RecordWrite record_write;
         const char *label;              /* NULL: absent */
         const char *annotation;         /* NULL: absent */
+        Write write_advisor;            /* the advisor_mode written: 1 scan-time, 0 none */
 } Case;
 
 static const Case cases[] = {
@@ -143,6 +144,43 @@ static const Case cases[] = {
                   .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = NOT_OURS, .node_annotation = "true",
                   .want = WANT_ON },
           .action = KSM_ACTION_NONE, .label = "true", .annotation = "false" },
+        { .name = "holding (another writer): ours, switched off by it: nothing written, node left alone",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_STOPPED, .pages_to_scan = 64,
+                  .sleep_millisecs = 7, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON,
+                  .have_node = true, .hold = true },
+          .action = KSM_ACTION_NONE, .claimed_after = true, .label = "false", .annotation = "true" },
+        { .name = "holding: deselected, ours and running: not even restored until the other writer is quiet",
+          .in = { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 64,
+                  .sleep_millisecs = 7, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON,
+                  .have_node = true, .hold = true },
+          .action = KSM_ACTION_NONE, .claimed_after = true, .label = "true", .annotation = "true" },
+        { .name = "advisor wanted, not ours: start, the advisor on, pages_to_scan left to it",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
+                  .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS,
+                  .want = { .run = true, .pages_to_scan = 100, .sleep_millisecs = 20 },
+                  .has_advisor = true, .advisor = { .target_scan_time_sec = 200, .max_cpu = 70, .min_pages = 500,
+                                                    .max_pages = 30000 },
+                  .want_advisor = true, .advisor_want = { .scan_time = true, .target_scan_time_sec = 20,
+                                                          .max_cpu = 30, .min_pages = 500, .max_pages = 30000 } },
+          .action = KSM_ACTION_START, .write_run = WRITE(1), .claimed_after = true,
+          .record_write = RECORD_WRITE_BEFORE, .write_advisor = WRITE(1), .label = "true", .annotation = "true" },
+        { .name = "advisor ours, deselected: advisor back to none before pages_to_scan is restored",
+          .in = { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 4321,
+                  .sleep_millisecs = 20, .pages_locked = true, .record_state = RECORD_VALID,
+                  .record = { .claimed = true, .have_saved = true, .saved_pages_to_scan = 100,
+                              .saved_sleep_millisecs = 20, .have_saved_advisor = true,
+                              .saved_advisor = { .target_scan_time_sec = 200, .max_cpu = 70, .min_pages = 500,
+                                                 .max_pages = 30000 } },
+                  .want = WANT_ON, .has_advisor = true,
+                  .advisor = { .scan_time = true, .target_scan_time_sec = 20, .max_cpu = 30, .min_pages = 500,
+                               .max_pages = 30000 } },
+          .action = KSM_ACTION_RESTORE, .write_run = WRITE(0), .write_pages = WRITE(100),
+          .record_write = RECORD_WRITE_AFTER, .write_advisor = WRITE(0), .label = "false", .annotation = "false" },
+        { .name = "advisor on (someone's), Policy=always, ours: pages_to_scan never written",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 4321,
+                  .sleep_millisecs = 50, .pages_locked = true, .record_state = RECORD_VALID, .record = OURS(100, 20),
+                  .want = WANT_ON, .has_advisor = true, .advisor = { .scan_time = true } },
+          .action = KSM_ACTION_NONE, .claimed_after = true, .label = "true", .annotation = "true" },
 };
 
 static void check_write(const char *name, const char *what, bool wrote, int64_t value, Write want) {
@@ -166,6 +204,7 @@ static void test_decide(void **state) {
         check_write(c->name, "run", d.write_run, d.run, c->write_run);
         check_write(c->name, "pages", d.write_pages, d.pages_to_scan, c->write_pages);
         check_write(c->name, "sleep", d.write_sleep, d.sleep_millisecs, c->write_sleep);
+        check_write(c->name, "advisor_mode", d.write_advisor, d.advisor.scan_time, c->write_advisor);
         if (d.new_record.claimed != c->claimed_after)
                 fail_msg("%s: claimed after %d, expected %d", c->name, d.new_record.claimed, c->claimed_after);
         if (record_write != c->record_write)
@@ -316,11 +355,61 @@ static void test_strings(void **state) {
                 assert_non_null(selection_to_string(s));
 }
 
+typedef struct ExplainCase {
+        const char *name;
+        ReconcileInput in;
+        const char *conflict;
+        const char *want;
+} ExplainCase;
+
+#define WHY "selected by the nodeLabelSelector of KubeVirt kubevirt/kubevirt"
+
+static const ExplainCase explain_cases[] = {
+        { .name = "selected, ours",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+                  .sleep_millisecs = 50, .record_state = RECORD_VALID, .record = OURS(100, 20), .want = WANT_ON },
+          .want = WHY },
+        { .name = "selected, someone else's KSM",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+                  .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_ON },
+          .want = WHY "; KSM was switched on by someone else: not claimed" },
+        { .name = "selected, the policy keeps it off",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_STOPPED, .pages_to_scan = 100,
+                  .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_OFF },
+          .want = WHY "; the policy keeps KSM off for now (no memory pressure)" },
+        { .name = "not selected, someone else's KSM left on",
+          .in = { .available = true, .selection = SELECTION_NO, .run = KSM_RUN_MERGING, .pages_to_scan = 100,
+                  .sleep_millisecs = 20, .record_state = RECORD_VALID, .record = NOT_OURS, .want = WANT_ON },
+          .want = WHY "; KSM was switched on by someone else and is left on" },
+        { .name = "no KSM in the kernel",
+          .in = { .available = false, .selection = SELECTION_YES, .want = WANT_ON },
+          .want = "KSM is not available in this kernel" },
+        { .name = "holding: the conflict comes first",
+          .in = { .available = true, .selection = SELECTION_YES, .run = KSM_RUN_STOPPED, .record_state = RECORD_VALID,
+                  .record = OURS(100, 20), .want = WANT_ON, .hold = true },
+          .conflict = "run changed from 1 to 0",
+          .want = "another writer changed what this daemon manages (run changed from 1 to 0): holding until it is quiet" },
+};
+
+static void test_explain(void **state) {
+        const ExplainCase *c = *state;
+        ReconcileDecision d;
+        char *s;
+
+        reconcile_decide(&c->in, &d);
+        s = reconcile_explain(&c->in, &d, WHY, c->conflict);
+        assert_non_null(s);
+        if (!streq(s, c->want))
+                fail_msg("%s: \"%s\", want \"%s\"", c->name, s, c->want);
+        free(s);
+}
+
 int main(void) {
-        struct CMUnitTest tests[ELEMENTSOF(cases) + 4];
+        struct CMUnitTest tests[ELEMENTSOF(cases) + ELEMENTSOF(explain_cases) + 4];
         size_t n = 0;
 
         TEST_ADD_TABLE(tests, n, cases, test_decide);
+        TEST_ADD_TABLE(tests, n, explain_cases, test_explain);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_start_saves_tuning_before_write);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_seeds_three_nodes);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_crash_between_record_and_sysfs);
