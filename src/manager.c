@@ -630,6 +630,20 @@ static int manager_patch_node(Manager *m, const NodeView *node, const char *labe
 
 /* Tells the world what is true now: the Node's label and annotation, LastError, the status, the
  * bus. */
+/* A source that applies a patch at once (the file source) shows the Node as patched now: that is
+ * what was seen last, so that a later change is told from the daemon's own. A patch still on its
+ * way (the API server) is seen when its watch event comes. */
+static void manager_seen_node_again(Manager *m) {
+        NodeView v = {};
+
+        if (!m->source || !m->source->node || node_view_from_json(m->source->node, &v, NULL) < 0)
+                return;
+        owned_set_string(&m->seen.label, &m->seen_label, node_view_label(&v, m->config.enabled_label));
+        owned_set_string(&m->seen.annotation, &m->seen_annotation, node_view_annotation(&v, m->config.managed_annotation));
+        m->seen.has_label = m->seen.has_annotation = true;
+        node_view_done(&v);
+}
+
 /* A failure that stays on the node (a refused Node patch, a failed record write, an invalid
  * selector) is also told to the cluster as a Warning Event: once per text, and not more than one
  * a minute. */
@@ -660,7 +674,8 @@ static void manager_publish(Manager *m, const ReconcileDecision *d, const NodeVi
                 /* A write failed: the label follows the truth, not the plan. */
                 if (errors)
                         reconcile_node_keys(m->snapshot.available, m->snapshot.run, m->managed, &label, &annotation);
-                (void) manager_patch_node(m, node, label, annotation);
+                if (manager_patch_node(m, node, label, annotation) > 0)
+                        manager_seen_node_again(m);
         }
 
         {
