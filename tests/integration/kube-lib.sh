@@ -279,3 +279,42 @@ trap 'kube_stop_all' EXIT
 
 # ms_since START_NS: milliseconds since a $(date +%s%N).
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
+# ---- the model of virt-handler's own KSM loop (tests/virt-handler-ksm.py) --------------------------
+# VH_MODEL: the program (another one with the same options can be tried in its place).
+: "${VH_MODEL:=$top_srcdir/tests/virt-handler-ksm.py}"
+# vh_model ARGS...: runs the model against the server in $KDIR (server, CA and token filled in).
+vh_conn() {
+        VH_CONN=(--server "https://127.0.0.1:$(cat "$KDIR/port")" --ca "$KDIR/ca.crt"
+                 --token-file "${KTOKEN_FILE:-$KDIR/token}")
+}
+vh_model() { vh_conn; "$PY" "$VH_MODEL" "${VH_CONN[@]}" "$@"; }
+# vh_start NAME ARGS...: the model in the background, its log in $T/vh-NAME.log; vh_stop NAME.
+declare -A VH_PID=()
+vh_start() {
+        local n=$1; shift
+        vh_conn
+        "$PY" "$VH_MODEL" "${VH_CONN[@]}" "$@" >>"$T/vh-$n.log" 2>&1 &
+        VH_PID[$n]=$!
+}
+vh_stop() {
+        local pid=${VH_PID[$1]:-}
+        [ -n "$pid" ] || return 0
+        kill -TERM "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        VH_PID[$1]=
+}
+# vh_stat STATS_FILE KEY: one counter of the model's --stats-file (empty before its first pass).
+vh_stat() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2" 2>/dev/null; }
+# knode_owner NODE labels|annotations KEY: who last wrote that key: the field managers whose
+# managedFields entry holds it (comma-separated; empty when nobody, e.g. a seeded value).
+knode_owner() {
+        kapi GET "/_test/objects?resource=nodes" --no-token --print "','.join(e['manager'] for o in b['items'] if o['metadata']['name']=='$1' for e in o['metadata'].get('managedFields') or [] if 'f:$3' in e.get('fieldsV1',{}).get('f:metadata',{}).get('f:$2',{}))"
+}
+# The models stop with everything else.
+eval "kube_stop_all_but_models() $(declare -f kube_stop_all | tail -n +2)"
+kube_stop_all() {
+        local n
+        for n in "${!VH_PID[@]}"; do vh_stop "$n"; done
+        kube_stop_all_but_models
+}

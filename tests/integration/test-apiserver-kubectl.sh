@@ -1,8 +1,8 @@
 #!/bin/bash
 # test-apiserver-kubectl.sh — proves the fidelity of the Kubernetes API test server
 # (tests/kube-apiserver.py) by running real kubectl builds against it, then checks the
-# watch, error and fault-injection behaviour the daemon's tests rely on with a small HTTPS
-# client. TAP output; every wait is a bounded poll on a condition.
+# watch, error, managedFields and fault-injection behaviour the daemon's tests rely on with a
+# small HTTPS client. TAP output; every wait is a bounded poll on a condition.
 #
 # kubectl builds tried: $KUBECTL if set, /usr/bin/kubectl (Debian's 1.20 or the Cloud SDK
 # dispatcher), and the oldest and newest /usr/lib/google-cloud-sdk/bin/kubectl.1.* (all of
