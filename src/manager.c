@@ -683,8 +683,9 @@ static void manager_publish(Manager *m, const ReconcileDecision *d, const NodeVi
                 const char *failure = errors ?: m->reload_error ?: m->config_error;
 
                 manager_set_last_error(m, failure ?: conflict ?: (m->source ? m->source->error : NULL));
-                /* Source errors are about reaching the cluster: no point telling it. */
-                manager_warn_cluster(m, failure);
+                /* A source error while connected is a refused Node patch: tell the cluster; one
+                 * while not connected is about reaching it: no point. */
+                manager_warn_cluster(m, failure ?: (m->source && m->source->connected ? m->source->error : NULL));
         }
         manager_update_status(m);
         bus_manager_emit_changed(m);

@@ -66,6 +66,13 @@ check "supported: virt-handler's annotation written by virt-handler" \
 check "supported: no conflict" prop_is Conflict '""'
 echo "# supported: $passes passes of the model; Node writes after converging: model $vh_patches, daemon $ours; run writes: model 0, daemon 0"
 vh_stop vh
+
+# ---- 1b. An invalid selector stays on the node: a Warning Event KSMError says it to the cluster --------
+err0=$(kevents node01 KSMError)
+kc annotate kubevirt kubevirt -n kubevirt --overwrite "$SEL={\"matchExpressions\":[{\"key\":\"ksm\",\"operator\":\"Gt\"}]}" >/dev/null
+eventually "invalid selector: LastError names the operator" $((5 * SLOW)) bash -c \
+        "busctl --system get-property $BUS $OBJ $IFACE LastError | grep -q Gt"
+eventually "invalid selector: a Warning Event KSMError" $((5 * SLOW)) kevents_more_than node01 KSMError "$err0"
 stop_daemon
 
 # ---- 2. Both on ksmConfiguration, the same keys ------------------------------------------------------

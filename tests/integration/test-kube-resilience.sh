@@ -170,6 +170,9 @@ check "e: every retry waited for the backoff (gaps >= 350 ms: ${gaps})" \
         eval 'for g in $gaps; do [ "$g" -ge 350 ] || exit 1; done; [ -n "$gaps" ]'
 check "e: no more than 4 attempts in the first 3 s (got ${first3})" test "${first3:-99}" -le 4
 check "e: the journal says it once at error level" eval '[ "$(log_count "<err> Forbidden to patch node")" = 1 ]'
+eventually "e: a Warning Event KSMError tells the cluster about the refused patch" $((5 * SLOW)) \
+        kevents_more_than node01 KSMError 0
+check "e: exactly one KSMError for it (rate-limited)" eval '[ "$(kevents node01 KSMError)" = 1 ]'
 eventually "e: the retry writes the label once permitted, with no nudge (true/true)" $((40 * SLOW)) \
         knode_ksm_is node01 true true
 eventually "e: LastError cleared" $((3 * SLOW)) prop_is LastError '""'
