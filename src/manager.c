@@ -14,23 +14,15 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
-#include "ksmd-cpu.h"
 #include "meminfo.h"
 #include "policy.h"
 #include "record.h"
 #include "source-file.h"
 #include "source-kube.h"
+#include "manager-internal.h"
 #include "util.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
-
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-
-        if (clock_gettime(clock, &ts) < 0)
-                return 0;
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
-}
 
 void manager_schedule_reconcile(Manager *m) {
         if (m->reconcile_source)
@@ -132,8 +124,6 @@ static int manager_start_source(Manager *m) {
 static int manager_arm_recheck(Manager *m) {
         return sd_event_source_set_time_relative(m->recheck_timer, m->config.recheck_usec);
 }
-
-static void manager_measure_ksmd_cpu(Manager *m);
 
 static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
@@ -250,117 +240,10 @@ static int manager_apply_overrides(Manager *m, const NodeView *node, PolicyParam
         return 0;
 }
 
-static void owned_set_string(const char **field, char **buf, const char *value) {
-        char *c = value ? strdup(value) : NULL;
-
-        if (value && !c)
-                return;                 /* out of memory: keep the old value */
-        free(*buf);
-        *buf = c;
-        *field = c;
-}
-
-/* Another writer: compares what KSM and the Node show now with what was seen last and what the
- * daemon wrote; corrects a foreign change once, then holds (conflict.h). 0 or -ENOMEM. */
-typedef struct Gathered Gathered;
-static int manager_observe(Manager *m, const Gathered *g);
-
-/* What one reconcile reads. */
-struct Gathered {
-        NodeView node;
-        bool have_node;
-        PolicyParams params;
-        MemInfo mi;
-        bool have_mi;
-};
-
 static void gathered_done(Gathered *g) {
         node_view_done(&g->node);
 }
 
-static int manager_observe(Manager *m, const Gathered *g) {
-        _cleanup_free_ char *what = NULL, *msg = NULL;
-        bool claimed = m->record_state == RECORD_VALID && m->record.claimed;
-        bool locked = streq(m->snapshot.advisor_mode, "scan-time");
-        const char *label_by = NULL, *annotation_by = NULL;
-        OwnedValues now = {};
-        ConflictStep step;
-        int r;
-
-        /* run and the scan rate are the daemon's only while it holds the claim; pages_to_scan is
-         * the kernel advisor's while advisor_mode is scan-time. */
-        if (m->snapshot.available && claimed) {
-                now.has_run = true;
-                now.run = m->snapshot.run;
-                now.has_pages = !locked && m->snapshot.has_pages_to_scan;
-                now.pages_to_scan = m->snapshot.pages_to_scan;
-                now.has_sleep = m->snapshot.has_sleep_millisecs;
-                now.sleep_millisecs = m->snapshot.sleep_millisecs;
-        }
-        if (g->have_node) {
-                now.has_label = now.has_annotation = true;
-                now.label = node_view_label(&g->node, m->config.enabled_label);
-                now.annotation = node_view_annotation(&g->node, m->config.managed_annotation);
-                label_by = kube_field_manager(m->source->node, "labels", m->config.enabled_label);
-                annotation_by = kube_field_manager(m->source->node, "annotations", m->config.managed_annotation);
-        }
-
-        r = conflict_detect(&m->wrote, &m->seen, &now, m->config.enabled_label, label_by,
-                            m->config.managed_annotation, annotation_by, &what);
-        if (r < 0)
-                return r;
-        step = conflict_step(&m->conflict, now_usec(CLOCK_BOOTTIME), r > 0, m->config.conflict_quiet_usec);
-
-        /* Remember what was seen; what is no longer the daemon's is no longer compared. */
-        m->seen.has_run = now.has_run;
-        m->seen.run = now.run;
-        m->seen.has_pages = now.has_pages;
-        m->seen.pages_to_scan = now.pages_to_scan;
-        m->seen.has_sleep = now.has_sleep;
-        m->seen.sleep_millisecs = now.sleep_millisecs;
-        if (g->have_node) {
-                owned_set_string(&m->seen.label, &m->seen_label, now.label);
-                owned_set_string(&m->seen.annotation, &m->seen_annotation, now.annotation);
-                m->seen.has_label = m->seen.has_annotation = true;
-        }
-        if (!claimed)
-                m->wrote.has_run = m->wrote.has_pages = m->wrote.has_sleep = false;
-
-        switch (step) {
-        case CONFLICT_CORRECT:
-                log_notice("Someone else changed what this daemon manages (%s): correcting it once.", what);
-                break;
-        case CONFLICT_ENTER:
-                free(m->conflict_what);
-                m->conflict_what = TAKE_PTR(what);
-                log_action(LOG_WARNING, "conflict", ksm_run_to_string(m->snapshot.run),
-                           "Another writer changed what this daemon manages again (%s): not fighting it; "
-                           "leaving KSM, the label and the annotation as they are until it has been quiet "
-                           "for %" PRIu64 " s.", m->conflict_what, m->config.conflict_quiet_usec / USEC_PER_SEC);
-                msg = strdup_printf("Another writer changed what " PACKAGE_NAME " manages (%s); it stopped writing "
-                                    "run, the scan rate, %s and %s until the other writer is quiet",
-                                    m->conflict_what, m->config.enabled_label, m->config.managed_annotation);
-                if (msg && m->source)
-                        source_post_event(m->source, "Warning", "KSMConflict", msg);
-                break;
-        case CONFLICT_HOLD:
-                if (what)
-                        log_debug("Still another writer (%s), holding.", what);
-                break;
-        case CONFLICT_LEAVE:
-                log_action(LOG_NOTICE, "conflict", ksm_run_to_string(m->snapshot.run),
-                           "The other writer has been quiet for %" PRIu64 " s: managing KSM again.",
-                           m->config.conflict_quiet_usec / USEC_PER_SEC);
-                m->conflict_what = mfree(m->conflict_what);
-                break;
-        default:
-                break;
-        }
-        return 0;
-}
-
-/* Reads every input (KSM, the Node, the selection, the record, memory) and works out what the
- * policy wants. 0 or -ENOMEM. */
 static int manager_gather(Manager *m, Gathered *g, ReconcileInput *ret) {
         bool stepped;
         int r;
@@ -579,7 +462,7 @@ static void manager_apply(Manager *m, const ReconcileInput *in, const ReconcileD
                 source_post_event(m->source, "Normal", reason, msg);
 }
 
-static void manager_update_status(Manager *m) {
+void manager_update_status(Manager *m) {
         _cleanup_free_ char *s = NULL;
         const char *what;
 
@@ -630,20 +513,6 @@ static int manager_patch_node(Manager *m, const NodeView *node, const char *labe
 
 /* Tells the world what is true now: the Node's label and annotation, LastError, the status, the
  * bus. */
-/* A source that applies a patch at once (the file source) shows the Node as patched now: that is
- * what was seen last, so that a later change is told from the daemon's own. A patch still on its
- * way (the API server) is seen when its watch event comes. */
-static void manager_seen_node_again(Manager *m) {
-        NodeView v = {};
-
-        if (!m->source || !m->source->node || node_view_from_json(m->source->node, &v, NULL) < 0)
-                return;
-        owned_set_string(&m->seen.label, &m->seen_label, node_view_label(&v, m->config.enabled_label));
-        owned_set_string(&m->seen.annotation, &m->seen_annotation, node_view_annotation(&v, m->config.managed_annotation));
-        m->seen.has_label = m->seen.has_annotation = true;
-        node_view_done(&v);
-}
-
 /* A failure that stays on the node (a refused Node patch, a failed record write, an invalid
  * selector) is also told to the cluster as a Warning Event: once per text, and not more than one
  * a minute. */
@@ -689,153 +558,6 @@ static void manager_publish(Manager *m, const ReconcileDecision *d, const NodeVi
         }
         manager_update_status(m);
         bus_manager_emit_changed(m);
-}
-
-/* ---- the scan controller (Policy=always) ------------------------------------------------------ */
-
-static void manager_measure_ksmd_cpu(Manager *m) {
-        uint64_t cpu, now = now_usec(CLOCK_BOOTTIME);
-        int r;
-
-        if (m->ksmd_pid == 0 && ksmd_find_pid("/proc", &m->ksmd_pid) < 0)
-                m->ksmd_pid = -1;
-        if (m->ksmd_pid <= 0)
-                return;
-
-        r = ksmd_read_cpu_usec("/proc", m->ksmd_pid, &cpu);
-        if (r < 0) {
-                log_debug_errno(r, "Failed to read ksmd's CPU time, ignoring: %m");
-                m->ksmd_pid = 0;        /* look it up again next time */
-                m->ksmd_cpu_at_usec = 0;
-                return;
-        }
-        if (m->ksmd_cpu_at_usec > 0 && now > m->ksmd_cpu_at_usec && cpu >= m->ksmd_cpu_usec)
-                m->ksmd_cpu_percent = 100.0 * (double) (cpu - m->ksmd_cpu_usec) / (double) (now - m->ksmd_cpu_at_usec);
-        m->ksmd_cpu_usec = cpu;
-        m->ksmd_cpu_at_usec = now;
-}
-
-/* Reads the counters into m->snapshot and a ScanSample. 0 or -ENOMEM. */
-static int manager_read_sample(Manager *m, ScanSample *ret) {
-        MemInfo mi;
-        int r;
-
-        r = ksm_sysfs_snapshot(m->sysfs, &m->snapshot);
-        if (r < 0)
-                return r;
-        *ret = (ScanSample) {
-                .now_usec = now_usec(CLOCK_BOOTTIME),
-                .pages_shared = m->snapshot.pages_shared,
-                .pages_sharing = m->snapshot.pages_sharing,
-                .pages_unshared = m->snapshot.pages_unshared,
-                .pages_volatile = m->snapshot.pages_volatile,
-                .full_scans = m->snapshot.full_scans,
-                .ksm_zero_pages = m->snapshot.ksm_zero_pages,
-        };
-        if (meminfo_read(m->config.meminfo_file, &mi) >= 0) {
-                ret->have_meminfo = true;
-                ret->mem_total_kb = mi.total_kb;
-                ret->mem_available_kb = mi.available_kb;
-        }
-        return 0;
-}
-
-static void manager_log_scan_state(Manager *m, ScanState before) {
-        log_action(LOG_INFO, "scan", ksm_run_to_string(m->snapshot.run),
-                   "Scan controller: %s -> %s (%s): pages_to_scan=%" PRIu32 " sleep_millisecs=%" PRIu32
-                   ", last pass merged %" PRIi64 " pages.",
-                   scan_state_to_string(before), scan_state_to_string(m->control.state),
-                   scan_wake_to_string(m->control.wake), m->control.pages_to_scan, m->control.sleep_millisecs,
-                   m->control.last_pass_merged);
-}
-
-static void manager_arm_sample(Manager *m, uint64_t delay_usec) {
-        (void) sd_event_source_set_time_relative(m->sample_timer, delay_usec);
-        (void) sd_event_source_set_enabled(m->sample_timer, SD_EVENT_ONESHOT);
-}
-
-/* The rate the controller asks for is not the one in force: reconcile writes it. */
-static void manager_follow_control(Manager *m) {
-        if (m->control.pages_to_scan != m->snapshot.pages_to_scan ||
-            m->control.sleep_millisecs != m->snapshot.sleep_millisecs)
-                manager_schedule_reconcile(m);
-}
-
-static void manager_stop_scan_control(Manager *m) {
-        ScanState before = m->control.state;
-
-        if (before != SCAN_STATE_OFF) {
-                m->control.state = SCAN_STATE_OFF;
-                manager_log_scan_state(m, before);
-        }
-        (void) sd_event_source_set_enabled(m->sample_timer, SD_EVENT_OFF);
-}
-
-static int on_scan_sample(sd_event_source *s, uint64_t usec, void *userdata) {
-        Manager *m = userdata;
-        ScanState before = m->control.state;
-        ScanWake hint = m->pending_wake;
-        ScanSample smp;
-        int r;
-
-        if (m->control.state == SCAN_STATE_OFF || !m->sysfs)
-                return 0;
-
-        r = manager_read_sample(m, &smp);
-        if (r < 0)
-                return sd_event_exit(m->event, EXIT_FAILURE);
-        if (m->snapshot.run != KSM_RUN_MERGING) {
-                /* Stopped behind our back: the recheck notices and reconciles (RecheckSec), as it
-                 * does with every other policy; until then there is nothing to steer. */
-                manager_stop_scan_control(m);
-                bus_manager_emit_changed(m);
-                return 0;
-        }
-        m->pending_wake = SCAN_WAKE_NONE;
-        if (scan_control_step(&m->control, &m->scan_params, &smp, hint))
-                manager_log_scan_state(m, before);
-        manager_measure_ksmd_cpu(m);
-        manager_follow_control(m);
-        bus_manager_emit_changed(m);
-        manager_arm_sample(m, scan_control_interval_usec(&m->control, &m->scan_params));
-        return 0;
-}
-
-/* Starts the controller when Policy=always owns a running KSM, stops it otherwise. */
-static void manager_update_scan_control(Manager *m) {
-        ScanState before = m->control.state;
-        ScanSample smp;
-        bool active;
-
-        active = m->sysfs && m->managed && m->snapshot.available && m->snapshot.run == KSM_RUN_MERGING &&
-                 !streq(m->snapshot.advisor_mode, "scan-time") && !m->conflict.holding &&
-                 policy_effective(m->config.policy, m->snapshot.has_advisor) == POLICY_ALWAYS;
-
-        if (!active) {
-                manager_stop_scan_control(m);
-                return;
-        }
-        if (before != SCAN_STATE_OFF)
-                return;
-
-        if (manager_read_sample(m, &smp) < 0) {
-                (void) log_oom();
-                return;
-        }
-        scan_control_start(&m->control, &m->scan_params, &smp, m->pending_wake);
-        m->pending_wake = SCAN_WAKE_NONE;
-        manager_log_scan_state(m, before);
-        manager_follow_control(m);
-        manager_arm_sample(m, scan_control_interval_usec(&m->control, &m->scan_params));
-        manager_update_status(m);
-        bus_manager_emit_changed(m);
-}
-
-void manager_wake_scan(Manager *m, ScanWake why) {
-        if (m->control.state == SCAN_STATE_OFF)
-                return;
-        m->pending_wake = why;
-        manager_arm_sample(m, 0);
 }
 
 static int manager_reconcile(Manager *m) {
