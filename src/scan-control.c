@@ -22,7 +22,11 @@
  * "quiet" when the saved pages and the pages KSM tracks (its rmap items) both grew by less than
  * quiet_pass_pages: a pass that only checksummed new memory grew the tracked pages, and the pass
  * that merges them grew the saved pages. The first pass after a wake may be partial and may not
- * have reached the new memory yet, so going idle takes at least two passes.
+ * have reached the new memory yet, so going idle takes at least two passes. After two passes it
+ * need not wait for a third to end: two samples in a row in which nothing merged, KSM tracked no
+ * new page and no page left the checksummed state (pages_volatile did not fall) show that the
+ * rest of the pass can only confirm what is known. On a large host a pass over converged memory
+ * at the fast rate takes seconds of ksmd's CPU.
  *
  * A wake caused by a weak sign (MemAvailable fell, the slow scan saw new pages) that then merged
  * nothing sets a hold-off before the next weak sign counts, doubling up to holdoff_max_usec, so
@@ -93,6 +97,7 @@ static void wake(ScanControl *c, const ScanParams *p, const ScanSample *s, ScanW
         c->pass_saved = scan_sample_saved_pages(s);
         c->pass_tracked = tracked_pages(s);
         c->wake_saved = scan_sample_saved_pages(s);
+        c->quiet_samples = 0;
 }
 
 static void go_idle(ScanControl *c, const ScanParams *p, const ScanSample *s) {
@@ -185,6 +190,20 @@ bool scan_control_step(ScanControl *c, const ScanParams *p, const ScanSample *s,
                 c->pass_tracked = tracked;
 
                 if (c->state != SCAN_STATE_IDLE && quiet && c->passes >= 2) {
+                        go_idle(c, p, s);
+                        c->last = *s;
+                        return c->state != before;
+                }
+        }
+
+        if (c->state != SCAN_STATE_IDLE && c->passes >= 2) {
+                uint64_t q = p->quiet_pass_pages;
+                bool quiet = saved < scan_sample_saved_pages(&c->last) + q &&
+                             tracked < tracked_pages(&c->last) + q &&
+                             s->pages_volatile + q > c->last.pages_volatile;
+
+                c->quiet_samples = quiet ? c->quiet_samples + 1 : 0;
+                if (c->quiet_samples >= 2) {
                         go_idle(c, p, s);
                         c->last = *s;
                         return c->state != before;

@@ -72,6 +72,7 @@ typedef struct ScanControl {
         uint64_t wake_saved;            /* saved pages when it last woke */
         int64_t last_pass_merged;       /* saved pages gained by the last complete pass */
         bool have_last_pass;
+        unsigned quiet_samples;         /* samples in a row, two passes after waking, that changed nothing */
 
         uint64_t idle_mem_kb;           /* the highest MemAvailable seen since idle began */
         uint64_t idle_tracked;          /* the lowest unshared + volatile seen since idle began */

@@ -34,6 +34,7 @@ typedef struct StepCase {
         ScanState state;                /* the controller before the step */
         ScanWake wake;
         uint64_t passes;
+        unsigned quiet_samples;
         uint64_t holdoff_until_sec;
         uint64_t idle_mem_kb;
         ScanSample last, now;           /* sharing, shared, unshared, volatile, full scans, time */
@@ -74,6 +75,22 @@ static const StepCase step_cases[] = {
           .state = SCAN_STATE_MERGING, .wake = SCAN_WAKE_START, .passes = 1,
           .last = S(5, 30000, 10000, 20, 30, 3), .now = S(6, 30100, 10010, 20, 30, 4),
           .want_state = SCAN_STATE_IDLE, .want_wake = SCAN_WAKE_START, IDLE, .want_changed = true },
+        { .name = "two passes done: a first quiet sample mid-pass is not enough",
+          .state = SCAN_STATE_MERGING, .wake = SCAN_WAKE_START, .passes = 2,
+          .last = S(5, 30000, 10000, 20, 30, 3), .now = S(6, 30000, 10000, 20, 30, 3),
+          .want_state = SCAN_STATE_MERGING, .want_wake = SCAN_WAKE_START, FAST },
+        { .name = "two passes done: a second quiet sample mid-pass goes idle",
+          .state = SCAN_STATE_MERGING, .wake = SCAN_WAKE_START, .passes = 2, .quiet_samples = 1,
+          .last = S(5, 30000, 10000, 20, 30, 3), .now = S(6, 30100, 10000, 20, 30, 3),
+          .want_state = SCAN_STATE_IDLE, .want_wake = SCAN_WAKE_START, IDLE, .want_changed = true },
+        { .name = "two passes done: pages leaving volatile mid-pass are work in progress",
+          .state = SCAN_STATE_MERGING, .wake = SCAN_WAKE_START, .passes = 2, .quiet_samples = 1,
+          .last = S(5, 30000, 10000, 20, 5000, 3), .now = S(6, 30000, 10000, 4000, 1020, 3),
+          .want_state = SCAN_STATE_MERGING, .want_wake = SCAN_WAKE_START, FAST },
+        { .name = "one pass done: quiet samples do not count",
+          .state = SCAN_STATE_WAKING, .wake = SCAN_WAKE_MEMORY, .passes = 1, .quiet_samples = 5,
+          .last = S(5, 30000, 10000, 20, 30, 3), .now = S(6, 30000, 10000, 20, 30, 3),
+          .want_state = SCAN_STATE_WAKING, .want_wake = SCAN_WAKE_MEMORY, FAST },
         { .name = "a pass that checksummed new pages is not quiet",
           .state = SCAN_STATE_MERGING, .wake = SCAN_WAKE_START, .passes = 3,
           .last = S(5, 30000, 10000, 20, 30, 3), .now = S(6, 30000, 10000, 20, 9000, 4),
@@ -129,6 +146,7 @@ static void test_step(void **state) {
                 .wake = t->wake,
                 .last = t->last,
                 .passes = t->passes,
+                .quiet_samples = t->quiet_samples,
                 .pass_saved = scan_sample_saved_pages(&t->last),
                 .pass_tracked = t->last.pages_shared + t->last.pages_sharing + t->last.pages_unshared +
                                 t->last.pages_volatile,
