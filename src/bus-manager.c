@@ -162,26 +162,19 @@ static int fresh_snapshot(Manager *m, KsmSnapshot *ret) {
         return ksm_sysfs_snapshot(m->sysfs, ret);
 }
 
-static int property_get_saved_bytes(sd_bus *bus, const char *path, const char *iface, const char *prop,
-                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+/* SavedBytes and GeneralProfit, from a fresh read of the counters. */
+static int property_get_savings(sd_bus *bus, const char *path, const char *iface, const char *prop,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        uint64_t page_size = (uint64_t) sysconf(_SC_PAGESIZE);
         KsmSnapshot s;
         int r;
 
         r = fresh_snapshot(userdata, &s);
         if (r < 0)
                 return r;
-        return sd_bus_message_append(reply, "t", ksm_snapshot_saved_bytes(&s, (uint64_t) sysconf(_SC_PAGESIZE)));
-}
-
-static int property_get_general_profit(sd_bus *bus, const char *path, const char *iface, const char *prop,
-                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        KsmSnapshot s;
-        int r;
-
-        r = fresh_snapshot(userdata, &s);
-        if (r < 0)
-                return r;
-        return sd_bus_message_append(reply, "x", ksm_snapshot_general_profit(&s, (uint64_t) sysconf(_SC_PAGESIZE)));
+        if (streq(prop, "SavedBytes"))
+                return sd_bus_message_append(reply, "t", ksm_snapshot_saved_bytes(&s, page_size));
+        return sd_bus_message_append(reply, "x", ksm_snapshot_general_profit(&s, page_size));
 }
 
 static int method_reconcile(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -262,8 +255,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("PagesUnshared", "t", property_get_counter, 0, 0),
         SD_BUS_PROPERTY("PagesVolatile", "t", property_get_counter, 0, 0),
         SD_BUS_PROPERTY("FullScans", "t", property_get_counter, 0, 0),
-        SD_BUS_PROPERTY("SavedBytes", "t", property_get_saved_bytes, 0, 0),
-        SD_BUS_PROPERTY("GeneralProfit", "x", property_get_general_profit, 0, 0),
+        SD_BUS_PROPERTY("SavedBytes", "t", property_get_savings, 0, 0),
+        SD_BUS_PROPERTY("GeneralProfit", "x", property_get_savings, 0, 0),
         SD_BUS_PROPERTY("LastReconcileUSec", "t", NULL, offsetof(Manager, last_reconcile_usec),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         /* The old name of LastReconcileUSec, kept so that existing scripts keep working. */
