@@ -43,8 +43,8 @@ check "deselected: advisor_target_scan_time 200 again" sysfs_is advisor_target_s
 check "deselected: advisor_max_cpu 70 again" sysfs_is advisor_max_cpu 70
 check "deselected: advisor_min_pages_to_scan 500 again" sysfs_is advisor_min_pages_to_scan 500
 check "deselected: advisor_max_pages_to_scan 30000 again" sysfs_is advisor_max_pages_to_scan 30000
-check "deselected: pages_to_scan 100 again" sysfs_is pages_to_scan 100
-check "deselected: sleep_millisecs 20 again" sysfs_is sleep_millisecs 20
+eventually "deselected: pages_to_scan 100 again (written after advisor_mode)" $((5 * SLOW)) sysfs_is pages_to_scan 100
+eventually "deselected: sleep_millisecs 20 again" $((5 * SLOW)) sysfs_is sleep_millisecs 20
 
 # 4. Selected again, then the policy changes to always: the advisor is put back, the controller steers.
 write_kubevirt '{}'

@@ -55,8 +55,8 @@ disabled0=$(kevents node01 KSMDisabled)
 check "kubectl patch: matchLabels first-label, second-label" \
         selector '{"matchLabels":{"kubevirt.io/first-label":"true","kubevirt.io/second-label":"true"}}'
 eventually "matchLabels, node has neither: run 0" $((3 * SLOW)) sysfs_is run 0
-check "deselected: pages_to_scan restored" sysfs_is pages_to_scan 333
-check "deselected: sleep_millisecs restored" sysfs_is sleep_millisecs 44
+eventually "deselected: pages_to_scan restored (written after run)" $((3 * SLOW)) sysfs_is pages_to_scan 333
+eventually "deselected: sleep_millisecs restored" $((3 * SLOW)) sysfs_is sleep_millisecs 44
 eventually "deselected: label false, annotation false" $((3 * SLOW)) knode_ksm_is node01 false false
 eventually "deselected: an Event KSMDisabled" $((3 * SLOW)) kevents_more_than node01 KSMDisabled "$disabled0"
 

@@ -63,7 +63,7 @@ check "step 3: kubectl patch --type=json: remove /spec/configuration/ksmConfigur
         eval "kc patch kubevirt kubevirt -n kubevirt --type=json -p '[{\"op\":\"remove\",\"path\":\"/spec/configuration/ksmConfiguration\"}]' >/dev/null"
 for n in 2 3; do
         eventually "step 3: node0$n run 0" $((3 * SLOW)) inst_sysfs_is "$n" run 0
-        check "step 3: node0$n pages_to_scan/sleep_millisecs restored to ${PAGES0[$n]}/${SLEEP0[$n]}" original "$n"
+        eventually "step 3: node0$n pages_to_scan/sleep_millisecs restored to ${PAGES0[$n]}/${SLEEP0[$n]}" $((3 * SLOW)) original "$n"
         eventually "step 3: node0$n label false, annotation false" $((3 * SLOW)) knode_ksm_is "node0$n" false false
         check "step 3: node0$n Selected false, Managed false" \
                 eval "inst_prop_is $n Selected false && inst_prop_is $n Managed false"

@@ -98,7 +98,7 @@ check "restart: KSM still running" sysfs_is run 1
 write_kubevirt absent
 eventually "restart + config removed: KSM off" "$W" sysfs_is run 0
 eventually "restart + config removed: pages_to_scan restored to 333" "$W" sysfs_is pages_to_scan 333
-check "restart + config removed: sleep_millisecs restored to 44" sysfs_is sleep_millisecs 44
+eventually "restart + config removed: sleep_millisecs restored to 44" "$W" sysfs_is sleep_millisecs 44
 eventually "restart + config removed: annotation false" "$W" node_annotation_is false
 eventually "restart + config removed: Managed false" "$W" prop_is Managed false
 check "restart + config removed: record says claimed false" record_claimed false
