@@ -7,13 +7,8 @@
 #include "util.h"
 
 void owned_set_string(const char **field, char **buf, const char *value) {
-        char *c = value ? strdup(value) : NULL;
-
-        if (value && !c)
-                return;                 /* out of memory: keep the old value */
-        free(*buf);
-        *buf = c;
-        *field = c;
+        if (free_and_strdup(buf, value) >= 0)   /* out of memory: keep the old value */
+                *field = *buf;
 }
 
 int manager_observe(Manager *m, const Gathered *g) {
