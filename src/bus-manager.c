@@ -6,6 +6,7 @@
 #include "ksm-sysfs.h"
 #include "log.h"
 #include "macro.h"
+#include "manager-metrics.h"
 
 /* Mutating methods are root only: the bus policy says so, and so does the daemon, in case the
  * policy file is missing or a bus without policies is used. */
@@ -237,6 +238,18 @@ static int method_get_statistics(sd_bus_message *msg, void *userdata, sd_bus_err
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* The Prometheus text of the daemon's state, the same a scrape of [Metrics] Listen= gets. Open to
+ * everyone, like GetStatistics(): it reads, and tells no more than the properties do. */
+static int method_get_metrics(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = manager_metrics_text(userdata, &text);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to gather metrics: %m");
+        return sd_bus_reply_method_return(msg, "s", text);
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("NodeName", "s", NULL, offsetof(Manager, node_name), SD_BUS_VTABLE_PROPERTY_CONST),
@@ -279,6 +292,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetStatistics", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sx}", statistics),
                                 method_get_statistics, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetMetrics", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", metrics),
+                                method_get_metrics, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 

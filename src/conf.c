@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "macro.h"
+#include "metrics.h"
 #include "selector.h"
 #include "util.h"
 
@@ -76,6 +77,8 @@ static int parse_i32_range(const ConfigItem *item, const char *value, void *fiel
                            const void *default_field, char **reterr_msg);
 static int parse_log_level(const ConfigItem *item, const char *value, void *field,
                            const void *default_field, char **reterr_msg);
+static int parse_listen(const ConfigItem *item, const char *value, void *field,
+                        const void *default_field, char **reterr_msg);
 
 /* The one table: X(section, key, parser, Config field, min, max). It is expanded twice below, into
  * the parser's lookup table and into config_known_keys[], so the two cannot disagree. */
@@ -118,7 +121,8 @@ static int parse_log_level(const ConfigItem *item, const char *value, void *fiel
         X("KSM",        "ScanWakeHoldoffMaxSec",    parse_sec_range,   scan_holdoff_max_usec,        RECHECK_USEC_MIN, RECHECK_USEC_MAX) \
         X("KSM",        "ConflictQuietSec",         parse_sec_range,   conflict_quiet_usec,          RECHECK_USEC_MIN, RECHECK_USEC_MAX) \
         X("Daemon",     "StateDirectory",           parse_path,        state_dir,                    0, 0) \
-        X("Daemon",     "LogLevel",                 parse_log_level,   log_level,                    0, 0)
+        X("Daemon",     "LogLevel",                 parse_log_level,   log_level,                    0, 0) \
+        X("Metrics",    "Listen",                   parse_listen,      metrics_listen,               0, 0)
 
 #define CONFIG_ITEM(section, key, parse, field, min, max) \
         { section, key, parse, offsetof(Config, field), min, max },
@@ -132,7 +136,7 @@ const char *const config_known_keys[] = {
         NULL
 };
 
-static const char *const config_sections[] = { "Kubernetes", "Source", "KSM", "Daemon" };
+static const char *const config_sections[] = { "Kubernetes", "Source", "KSM", "Daemon", "Metrics" };
 
 /* Every char * field of Config, so that init, done and move treat them alike. */
 static const size_t config_string_fields[] = {
@@ -147,6 +151,7 @@ static const size_t config_string_fields[] = {
         offsetof(Config, sysfs_dir),
         offsetof(Config, meminfo_file),
         offsetof(Config, state_dir),
+        offsetof(Config, metrics_listen),
 };
 
 /* The built-in defaults. The strings are literals here; config_init() duplicates them. */
@@ -474,6 +479,20 @@ static int parse_log_level(const ConfigItem *item, const char *value, void *fiel
 
         *(int *) field = level;
         return 0;
+}
+
+/* [Metrics] Listen=: a numeric address and port; "" switches the listener off. */
+static int parse_listen(const ConfigItem *item, const char *value, void *field,
+                        const void *default_field, char **reterr_msg) {
+        const char *why = NULL;
+
+        if (*value == 0)
+                return reset_string(field, default_field);
+
+        if (metrics_parse_listen(value, NULL, NULL, &why) < 0)
+                return invalid_value(reterr_msg, item, value, "%s", why);
+
+        return free_and_strdup(field, value);
 }
 
 static const ConfigItem *config_item_find(const char *section, const char *key) {

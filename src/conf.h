@@ -110,6 +110,9 @@ typedef struct Config {
         /* [Daemon] */
         char *state_dir;                /* NULL: $STATE_DIRECTORY, else CONF_DEFAULT_STATE_DIR */
         int log_level;                  /* syslog priority; -1: default (LOG_INFO) */
+
+        /* [Metrics] */
+        char *metrics_listen;           /* "ADDRESS:PORT" of the scrape listener; NULL: none */
 } Config;
 
 /* Fills c with the built-in defaults (every string NULL except the ones with a default). 0 or -ENOMEM. */

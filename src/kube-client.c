@@ -15,6 +15,7 @@
 #include "kube-client.h"
 #include "log.h"
 #include "macro.h"
+#include "metrics-server.h"
 #include "util.h"
 
 /* First retry delay; client-go's reflector starts its backoff at 800 ms, we at 500 ms. */
@@ -215,6 +216,7 @@ static void on_glue_done(CurlGlue *g, CURL *easy, CURLcode result, void *userdat
          * re-reads the token file. */
         if (error == 0 && kube_status_class(r->status) == KUBE_STATUS_UNAUTHORIZED)
                 r->client->token_stale = true;
+        metrics_count_api_result(&metrics_counters, error, r->status);
 
         if (r->on_done)
                 r->on_done(r, error, r->status, r->buf, r->len, r->userdata);

@@ -2,6 +2,7 @@
  * with backoff) and posts Events about it. */
 #include <assert.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -10,6 +11,7 @@
 #include "kube-objects.h"
 #include "log.h"
 #include "macro.h"
+#include "metrics-server.h"
 #include "util.h"
 
 /* Events are best effort: a few in flight is plenty for the handful a reconcile posts. */
@@ -123,6 +125,10 @@ static void on_patch_done(KubeRequest *req, int error, long status, const char *
         char buf[256];
 
         w->patch_req = NULL;
+        if (error == 0) {
+                snprintf(buf, sizeof(buf), "%ld", status);
+                metrics_code_counts_add(&metrics_counters.node_patches, buf);
+        }
 
         if (error == 0 && c == KUBE_STATUS_SUCCESS) {
                 patch_accepted(w, body);

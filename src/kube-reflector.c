@@ -11,6 +11,7 @@
 #include "kube-watch.h"
 #include "log.h"
 #include "macro.h"
+#include "metrics-server.h"
 #include "util.h"
 
 /* Without the CRD, looking again every minute picks up a KubeVirt installed later. */
@@ -222,6 +223,8 @@ static int on_watch_event(const WatchEvent *e, void *userdata) {
         case WATCH_EVENT_BOOKMARK:
                 break;
         case WATCH_EVENT_ERROR:
+                /* An API Status inside the stream: counted like one in a response. */
+                metrics_count_api_result(&metrics_counters, 0, e->status_code);
                 if (e->status_code == 410)
                         return -ESTALE;
                 log_warning("Watch of %s ended with an error: %d %s.", r->what, e->status_code, strna(e->status_reason));

@@ -20,6 +20,7 @@
 #include "source-file.h"
 #include "source-kube.h"
 #include "manager-internal.h"
+#include "manager-metrics.h"
 #include "util.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
@@ -565,12 +566,14 @@ static int manager_reconcile(Manager *m) {
         _cleanup_(gathered_done) Gathered g = {};
         ReconcileInput in;
         ReconcileDecision d;
+        uint64_t start_usec;
         int r;
 
         /* While an unmerge runs, run reads 2 and a write to it would block: wait for it. */
         if (m->unmerge_pid > 0)
                 return 0;
         m->n_reconciles++;
+        start_usec = now_usec(CLOCK_MONOTONIC);
 
         r = manager_gather(m, &g, &in);
         if (r < 0)
@@ -583,6 +586,7 @@ static int manager_reconcile(Manager *m) {
         m->reason = reconcile_explain(&in, &d, m->selection_why, m->conflict.holding ? m->conflict_what : NULL);
         manager_publish(m, &d, &g.node, errors);
         manager_update_scan_control(m);
+        metrics_histogram_observe(&metrics_counters.reconcile, now_usec(CLOCK_MONOTONIC) - start_usec);
         return 0;
 }
 
@@ -674,6 +678,8 @@ int manager_reload(Manager *m) {
                 }
         }
         (void) manager_arm_recheck(m);
+        if (manager_update_metrics_server(m) < 0)
+                return -ENOMEM;
 
         log_info("Configuration reloaded from %s (policy %s).", m->config_path,
                  policy_kind_to_string(m->config.policy));
@@ -900,6 +906,10 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
 
+        r = manager_update_metrics_server(m);
+        if (r < 0)
+                return r;
+
         r = udev_memory_new(m->event, on_memory_hotplug, m, &m->udev_memory);
         if (r < 0)
                 log_warning_errno(r, "Failed to watch memory hotplug, ignoring: %m");
@@ -938,6 +948,7 @@ Manager *manager_free(Manager *m) {
 
         m->source = source_free(m->source);
         udev_memory_free(m->udev_memory);
+        metrics_server_free(m->metrics_server);
         sd_event_source_disable_unref(m->reconcile_source);
         sd_event_source_disable_unref(m->recheck_timer);
         sd_event_source_disable_unref(m->sample_timer);

@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "conflict.h"
 #include "ksm-sysfs.h"
+#include "metrics-server.h"
 #include "reconcile.h"
 #include "scan-control.h"
 #include "source.h"
@@ -32,6 +33,7 @@ typedef struct Manager {
         Source *source;
         KsmSysfs *sysfs;                        /* NULL: the kernel has no KSM (or SysfsDir missing) */
         UdevMemory *udev_memory;
+        MetricsServer *metrics_server;          /* [Metrics] Listen=; NULL: none (manager-metrics.c) */
 
         /* What the last reconcile saw and did; the bus properties are read from here. */
         KsmSnapshot snapshot;

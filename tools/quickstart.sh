@@ -16,6 +16,7 @@ PACKAGES=(
         libsystemd-dev libcurl4-openssl-dev libjson-c-dev libudev-dev libyaml-dev libcmocka-dev
         dbus-daemon dbus-bin systemd util-linux procps python3 valgrind ca-certificates
         openssl groff-base mandoc
+        python3-prometheus-client curl
 )
 
 deps() {
