@@ -794,6 +794,7 @@ static const char *const expected_keys[] = {
         "KSM.ConflictQuietSec",
         "Daemon.StateDirectory",
         "Daemon.LogLevel",
+        "Metrics.Listen",
 };
 
 static void test_known_keys(void **state) {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "macro.h"
 #include "metrics.h"
 #include "test-tables.h"
@@ -394,6 +395,55 @@ static void test_listen(void **state) {
         assert_string_equal(buf, c->address);
 }
 
+/* The same through the configuration parser: [Metrics] Listen= keeps the text, "" resets to no
+ * listener, a bad value names its line and says why. */
+typedef struct ConfListenCase {
+        const char *name;
+        const char *text;
+        const char *want;       /* the value kept; NULL: none */
+        unsigned line;          /* > 0: refused on this line */
+        const char *message;
+} ConfListenCase;
+
+static const ConfListenCase conf_listen_cases[] = {
+        { "conf-listen/default-off",    "[Metrics]\n", NULL },
+        { "conf-listen/ipv4",           "[Metrics]\nListen=127.0.0.1:9842\n", "127.0.0.1:9842" },
+        { "conf-listen/ipv6-spaces",    "[Metrics]\nListen =  [::1]:9842  \n", "[::1]:9842" },
+        { "conf-listen/empty-resets",   "[Metrics]\nListen=127.0.0.1:1\nListen=\n", NULL },
+        { "conf-listen/last-wins",      "[Metrics]\nListen=127.0.0.1:1\nListen=127.0.0.1:2\n", "127.0.0.1:2" },
+        { "conf-listen/host-name",      "# c\n[Metrics]\nListen=localhost:9842\n", NULL, 3,
+          "Invalid Listen= value 'localhost:9842': expected a numeric IPv4 address" },
+        { "conf-listen/bad-port",       "[Metrics]\nListen=[::1]:70000\n", NULL, 2,
+          "Invalid Listen= value '[::1]:70000': expected a port between 1 and 65535" },
+        { "conf-listen/long-value-cut", "[Metrics]\nListen=1111111111111111111111111111111111111111111111111111111111111111111111:1\n",
+          NULL, 2, "...': expected a numeric IPv4 or IPv6 address" },
+};
+
+static void test_conf_listen(void **state) {
+        const ConfListenCase *c = *state;
+        _cleanup_free_ char *msg = NULL;
+        unsigned line = 0;
+        Config conf;
+        int r;
+
+        assert_int_equal(config_init(&conf), 0);
+        r = config_parse_string(&conf, c->text, "test.conf", NULL, NULL, &line, &msg);
+        if (c->line > 0) {
+                assert_int_equal(r, -EINVAL);
+                assert_int_equal(line, c->line);
+                assert_non_null(msg);
+                if (!strstr(msg, c->message))
+                        fail_msg("message '%s' lacks '%s'", msg, c->message);
+        } else {
+                assert_int_equal(r, 0);
+                if (c->want)
+                        assert_string_equal(conf.metrics_listen, c->want);
+                else
+                        assert_null(conf.metrics_listen);
+        }
+        config_done(&conf);
+}
+
 /* ---- request lines ------------------------------------------------------------------------------- */
 
 typedef struct RequestCase {
@@ -501,7 +551,8 @@ static void test_dashboard(void **state) {
 
 int main(void) {
         struct CMUnitTest tests[ELEMENTSOF(escape_cases) + ELEMENTSOF(histogram_cases) + ELEMENTSOF(sample_cases) +
-                                ELEMENTSOF(api_cases) + ELEMENTSOF(listen_cases) + ELEMENTSOF(request_cases) + 8];
+                                ELEMENTSOF(api_cases) + ELEMENTSOF(listen_cases) + ELEMENTSOF(request_cases) +
+                                ELEMENTSOF(conf_listen_cases) + 8];
         size_t n = 0;
 
         TEST_ADD_TABLE(tests, n, escape_cases, test_escape);
@@ -510,6 +561,7 @@ int main(void) {
         TEST_ADD_TABLE(tests, n, api_cases, test_api);
         TEST_ADD_TABLE(tests, n, listen_cases, test_listen);
         TEST_ADD_TABLE(tests, n, request_cases, test_request);
+        TEST_ADD_TABLE(tests, n, conf_listen_cases, test_conf_listen);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_escape_in_output);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_every_metric_present);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_line_syntax);
