@@ -11,18 +11,24 @@ int manager_metrics_text(Manager *m, char **ret) {
         uint64_t page_size = (uint64_t) sysconf(_SC_PAGESIZE);
         KsmSnapshot k = {};
         MetricsSnapshot s;
-        pid_t pid = m->ksmd_pid;
         uint64_t cpu_usec = 0;
         bool have_cpu = false;
+        int r;
 
         /* The counters change all the time: read them now, as the bus properties do. */
         if (m->sysfs)
                 (void) ksm_sysfs_snapshot(m->sysfs, &k);
 
-        if (pid == 0 && ksmd_find_pid("/proc", &pid) < 0)
-                pid = -1;
-        if (pid > 0 && ksmd_read_cpu_usec("/proc", pid, &cpu_usec) >= 0)
-                have_cpu = true;
+        /* The same pid cache as the scan controller's (manager-scan.c): looked up once. */
+        if (m->ksmd_pid == 0 && ksmd_find_pid("/proc", &m->ksmd_pid) < 0)
+                m->ksmd_pid = -1;
+        if (m->ksmd_pid > 0) {
+                r = ksmd_read_cpu_usec("/proc", m->ksmd_pid, &cpu_usec);
+                if (r >= 0)
+                        have_cpu = true;
+                else if (r == -ESRCH)
+                        m->ksmd_pid = 0;        /* gone: look it up again next time */
+        }
 
         s = (MetricsSnapshot) {
                 .version = PACKAGE_VERSION,
