@@ -62,7 +62,7 @@ static int help(void) {
                "     --value             Print only the values of the properties (show)\n"
                "  -a --all               Show empty properties too (show)\n"
                "     --json=MODE         Print status, show, stats or monitor as JSON:\n"
-               "                         pretty, short or off (a bare --json is pretty)\n"
+               "                         pretty, short or off (pretty without a value)\n"
                "     --format=FORMAT     Output of stats: table, json or prometheus\n\n"
                "Exit status: 0 on success, 1 on failure, %d when the daemon is not running.\n\n"
                "See the kubevirt-ksmctl(1) man page for details.\n",
