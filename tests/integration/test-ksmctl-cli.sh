@@ -72,6 +72,11 @@ ctl -H nobody@ksmctl-test.invalid status
 check "-H unreachable: exit 1" rc_is 1
 check "-H unreachable: names the host and ssh" err_has "cannot reach the system bus of nobody@ksmctl-test.invalid over ssh"
 
+# -M: a container that does not exist fails naming it, exit 1.
+ctl -M ksmctl-no-such-container status
+check "-M unknown container: exit 1" rc_is 1
+check "-M unknown container: names it" err_has "system bus of container ksmctl-no-such-container"
+
 # ---- with the daemon --------------------------------------------------------------------------
 start_bus policy
 make_sysfs

@@ -17,6 +17,7 @@ N=0 FAILED=0
 ok() { N=$((N + 1)); echo "ok $N - $*"; }
 not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $*"; }
 check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+diag() { sed 's/^/# /'; }
 
 # complete WORD...: what the bash completion offers for the last word, sorted, space-separated.
 complete_words() {
@@ -80,6 +81,41 @@ if command -v zsh >/dev/null; then
         check "zsh: compinit loads it from an fpath directory" zsh -f -c "
                 fpath=('$top_srcdir/shell-completion/zsh' \$fpath); autoload -Uz compinit; compinit -u -d '$TMP/zcompdump'
                 [[ \${_comps[kubevirt-ksmctl]} == _kubevirt-ksmctl ]]"
+        # What an interactive zsh puts on the screen after "kubevirt-ksmctl WORDS<Tab>", on a pty
+        # (zsh/zpty); each case polls, bounded, for the expected text.
+        cat > "$TMP/zcomp.zsh" <<'ZSH'
+# zsh driver: zcomp.zsh FPATH_DIR WORDS WANT — types "kubevirt-ksmctl WORDS<Tab>" into an interactive zsh on a pty and
+# succeeds once the screen shows WANT (bounded: 10 s), printing what it saw otherwise.
+zmodload zsh/zpty zsh/datetime
+setopt extendedglob
+zpty z zsh -f -i
+wait_for() {
+        local want=$1 out= chunk end=$(( EPOCHREALTIME + 10 ))
+        while (( EPOCHREALTIME < end )); do
+                while zpty -r -t z chunk; do out+=$chunk; done
+                out=${out//$'\r'/}; out=${out//$'\e'\[[0-9;?]#[a-zA-Z]/}
+                [[ $out == *"$want"* ]] && return 0
+                sleep 0.05
+        done
+        print -r -- "saw: ${(q)out}"
+        return 1
+}
+zpty -w z "PS1='> '; fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -D; LISTMAX=1000; print RE''ADY"
+wait_for READY || exit 1
+zpty -w -n z "kubevirt-ksmctl $2"$'\t'
+wait_for "$3"; rc=$?
+zpty -d z
+exit $rc
+ZSH
+        zsh_offers() { timeout 30 zsh -f "$TMP/zcomp.zsh" "$top_srcdir/shell-completion/zsh" "$1" "$2" | diag; return "${PIPESTATUS[0]}"; }
+        check "zsh: 'st' completes to the common prefix of status and stats" zsh_offers "st" "kubevirt-ksmctl stat"
+        check "zsh: 'show Sel' completes a property argument" zsh_offers "show Sel" "show Select"
+        check "zsh: 'monitor Runn' completes Running" zsh_offers "monitor Runn" "monitor Running"
+        check "zsh: '-p Pa' completes to Pages" zsh_offers "-p Pa" "-p Pages"
+        check "zsh: '--json=' lists the modes" zsh_offers "--json=" "pretty"
+        check "zsh: '--format=p' completes prometheus" zsh_offers "--format=p" "--format=prometheus "
+        check "zsh: '--ho' completes --host=" zsh_offers "--ho" "--host="
+        check "zsh: the verb after --json=short" zsh_offers "--json=short sh" "--json=short show "
 else
         ok "# SKIP zsh not installed: zsh -n not run"
 fi
