@@ -144,8 +144,7 @@ int verb_monitor(sd_bus *bus, char **args, const CtlArgs *a) {
         return r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 
 fail:
-        fprintf(stderr, "Failed to monitor: %s\n", strerror(-r));
-        return EXIT_FAILURE;
+        return ctl_bus_error(a, NULL, r, "monitor");
 }
 
 /* ---- unmerge with progress ------------------------------------------------------------------ */
@@ -215,7 +214,11 @@ static int on_unmerge_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
         u->done = true;
         unmerge_clear_line(u);
         if (e)
-                u->exit_status = ctl_bus_error(u->args, e, -sd_bus_error_get_errno(e), "unmerge");
+                /* A reply made up by sd-bus for a connection that went away (ssh failed, the bus
+                 * died) is a transport failure, reported as such. */
+                u->exit_status = ctl_bus_error(u->args, e,
+                                               sd_bus_is_open(u->bus) > 0 ? -sd_bus_error_get_errno(e) : -ENOTCONN,
+                                               "unmerge");
         else {
                 printf("Unmerged all KSM pages.\n");
                 u->exit_status = EXIT_SUCCESS;
@@ -266,6 +269,5 @@ int verb_unmerge(sd_bus *bus, char **args, const CtlArgs *a) {
 fail:
         u.poll_slot = sd_bus_slot_unref(u.poll_slot);
         unmerge_clear_line(&u);
-        fprintf(stderr, "Failed to unmerge: %s\n", strerror(-r));
-        return EXIT_FAILURE;
+        return ctl_bus_error(a, NULL, r, "unmerge");
 }

@@ -125,14 +125,9 @@ static int connect_bus(const CtlArgs *a, sd_bus **ret) {
         else
                 r = sd_bus_open_system(ret);
         if (r < 0) {
-                if (a->host)
-                        fprintf(stderr, "Failed to connect to the system bus of %s over ssh: %s\n",
-                                a->host, strerror(-r));
-                else if (a->machine)
-                        fprintf(stderr, "Failed to connect to the system bus of container %s: %s\n",
-                                a->machine, strerror(-r));
-                else
-                        fprintf(stderr, "Failed to connect to the system bus: %s\n", strerror(-r));
+                if (a->host || a->machine)
+                        return ctl_bus_error(a, NULL, r, "connect");
+                fprintf(stderr, "Failed to connect to the system bus: %s\n", strerror(-r));
                 return EXIT_FAILURE;
         }
         return 0;

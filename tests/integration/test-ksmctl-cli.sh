@@ -68,9 +68,11 @@ ctl -H root@h -M c status
 check "-H with -M: exit 1" rc_is 1
 
 # -H: a host that cannot be reached fails with the host in the message, exit 1 (ssh may be absent).
-ctl -H nobody@ksmctl-test.invalid status
-check "-H unreachable: exit 1" rc_is 1
-check "-H unreachable: names the host and ssh" err_has "cannot reach the system bus of nobody@ksmctl-test.invalid over ssh"
+for v in status monitor unmerge; do
+        ctl -H nobody@ksmctl-test.invalid "$v"
+        check "-H unreachable, $v: exit 1" rc_is 1
+        check "-H unreachable, $v: names the host and ssh" err_has "cannot reach the system bus of nobody@ksmctl-test.invalid over ssh"
+done
 
 # -M: a container that does not exist fails naming it, exit 1.
 ctl -M ksmctl-no-such-container status
