@@ -222,6 +222,11 @@ int main(int argc, char *argv[]) {
                         a.all = true;
                         break;
                 case ARG_JSON:
+                        if (streq_ptr(optarg, "help")) {
+                                for (JsonMode m = 0; m < _JSON_MODE_MAX; m++)
+                                        puts(json_mode_to_string(m));
+                                return EXIT_SUCCESS;
+                        }
                         a.json = json_mode_from_string(optarg);
                         if (a.json < 0) {
                                 fprintf(stderr, "Unknown --json= mode '%s': use pretty, short or off.\n", optarg);
@@ -229,6 +234,11 @@ int main(int argc, char *argv[]) {
                         }
                         break;
                 case ARG_FORMAT:
+                        if (streq(optarg, "help")) {
+                                for (StatsFormat f = 0; f < _STATS_FORMAT_MAX; f++)
+                                        puts(stats_format_to_string(f));
+                                return EXIT_SUCCESS;
+                        }
                         a.format = stats_format_from_string(optarg);
                         if (a.format < 0) {
                                 fprintf(stderr, "Unknown --format= '%s': use table, json or prometheus.\n", optarg);

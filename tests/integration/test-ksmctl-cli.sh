@@ -64,6 +64,10 @@ ctl --json=yaml status
 check "--json=yaml: exit 1 naming the modes" bash -c "[ $RC -eq 1 ] && grep -qF 'use pretty, short or off' '$ERR'"
 ctl --format=csv stats
 check "--format=csv: exit 1 naming the formats" bash -c "[ $RC -eq 1 ] && grep -qF 'use table, json or prometheus' '$ERR'"
+ctl --json=help
+check "--json=help: lists the modes, exit 0" bash -c "[ $RC -eq 0 ] && [ \"\$(tr '\n' ' ' < '$OUT')\" = 'off pretty short ' ]"
+ctl --format=help
+check "--format=help: lists the formats, exit 0" bash -c "[ $RC -eq 0 ] && [ \"\$(tr '\n' ' ' < '$OUT')\" = 'table json prometheus ' ]"
 ctl -H root@h -M c status
 check "-H with -M: exit 1" rc_is 1
 
