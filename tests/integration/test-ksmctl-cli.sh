@@ -25,7 +25,10 @@ json_get() { python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.ar
 # The property names of the interface, from the introspection XML.
 xml_props() { sed -nE 's/.*<property name="([A-Za-z]+)".*/\1/p' "$top_srcdir/dbus/org.kubevirt.KSM1.xml" | sort; }
 
-# ---- without a daemon: usage errors need no bus -------------------------------------------------
+# The bus first: it skips the whole test before any TAP line when not root.
+start_bus policy
+
+# ---- without a daemon: usage errors need no daemon ----------------------------------------------
 ctl --help
 check "--help: exit 0" rc_is 0
 check "--help: ends with the man page pointer" test "$(tail -n 1 "$OUT")" = "See the kubevirt-ksmctl(1) man page for details."
@@ -84,7 +87,6 @@ check "-M unknown container: exit 1" rc_is 1
 check "-M unknown container: names it" err_has "system bus of container ksmctl-no-such-container"
 
 # ---- with the daemon --------------------------------------------------------------------------
-start_bus policy
 make_sysfs
 write_conf
 write_kubevirt absent
