@@ -1,44 +1,97 @@
-/* ksmctl.c — kubevirt-ksmctl: the command-line client of org.kubevirt.KSM1, one bus call per verb. */
+/* ksmctl.c — kubevirt-ksmctl: options, the verb table and the bus connection; the verbs live in ksmctl-*.c. */
+#include <assert.h>
+#include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <json-c/json.h>
-#include <systemd/sd-bus.h>
+#include <unistd.h>
 
 #include "ksm-bus.h"
+#include "ksmctl.h"
 #include "macro.h"
 
-/* Exit status when the daemon is not on the bus (like systemctl's "inactive"). */
-#define EXIT_NOT_RUNNING 3
+typedef enum VerbFlags {
+        VERB_DEFAULT = 1 << 0,          /* run when no verb is given */
+        VERB_NO_BUS = 1 << 1,           /* needs no connection */
+} VerbFlags;
 
-static bool arg_json = false;
+#define VERB_ANY UINT_MAX
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+/* systemd's verb table: name, the number of arguments after the verb (min, max), flags, function. */
+typedef struct Verb {
+        const char *name;
+        unsigned min_args, max_args;
+        VerbFlags flags;
+        int (*run)(sd_bus *bus, char **args, const CtlArgs *a);
+} Verb;
+
+static int verb_help(sd_bus *bus, char **args, const CtlArgs *a);
+
+static const Verb verbs[] = {
+        { "status",    0, 0,        VERB_DEFAULT, verb_status    },
+        { "show",      0, VERB_ANY, 0,            verb_show      },
+        { "stats",     0, 0,        0,            verb_stats     },
+        { "reconcile", 0, 0,        0,            verb_reconcile },
+        { "unmerge",   0, 0,        0,            verb_unmerge   },
+        { "monitor",   0, VERB_ANY, 0,            verb_monitor   },
+        { "help",      0, 0,        VERB_NO_BUS,  verb_help      },
+};
 
 static int help(void) {
-        printf("%s [OPTIONS...] COMMAND\n\n"
-               "Queries and controls kubevirt-ksmd over D-Bus (org.kubevirt.KSM1).\n\n"
+        printf("%s [OPTIONS...] COMMAND ...\n\n"
+               "Query and control kubevirt-ksmd over D-Bus (%s).\n\n"
                "Commands:\n"
-               "  status             Show the daemon's view of KSM on this node (default)\n"
-               "  stats              Show every numeric KSM counter of the kernel\n"
-               "  reconcile          Reconcile now (root only)\n"
-               "  unmerge            Unmerge all KSM pages, then return to the reconciled\n"
-               "                     state (root only)\n\n"
+               "  status                 Show the daemon's view of KSM on this node (default)\n"
+               "  show [NAME...]         Show properties as NAME=VALUE lines\n"
+               "  stats                  Show every numeric KSM counter of the kernel\n"
+               "  reconcile              Reconcile now (root only)\n"
+               "  unmerge                Unmerge all KSM pages, showing progress, then return\n"
+               "                         to the reconciled state (root only)\n"
+               "  monitor [NAME...]      Print each property change until interrupted\n"
+               "  help                   Show this help\n\n"
                "Options:\n"
-               "  -h --help          Show this help\n"
-               "     --version       Show the version\n"
-               "     --json          Print status or stats as JSON\n\n"
-               "Exit status: 0 on success, 1 on failure, %d when the daemon is not running.\n",
-               program_invocation_short_name, EXIT_NOT_RUNNING);
-        return 0;
+               "  -h --help              Show this help\n"
+               "     --version           Show the version\n"
+               "     --no-pager          Do not pipe output into a pager (accepted; never paged)\n"
+               "  -H --host=[USER@]HOST  Operate on a remote host (over ssh)\n"
+               "  -M --machine=CONTAINER Operate on a local container\n"
+               "  -p --property=NAME     Show only this property (show, monitor; repeatable,\n"
+               "                         or several names separated by commas)\n"
+               "     --value             Print only the values of the properties (show)\n"
+               "  -a --all               Show empty properties too (show)\n"
+               "     --json=MODE         Print status, show, stats or monitor as JSON:\n"
+               "                         pretty, short or off (pretty without a value)\n"
+               "     --format=FORMAT     Output of stats: table, json or prometheus\n\n"
+               "Exit status: 0 on success, 1 on failure, %d when the daemon is not running.\n\n"
+               "See the kubevirt-ksmctl(1) man page for details.\n",
+               program_invocation_short_name, KSM_BUS_NAME, EXIT_NOT_RUNNING);
+        return EXIT_SUCCESS;
 }
 
-static int bus_error_exit(const sd_bus_error *e, int r, const char *what) {
+static int verb_help(sd_bus *bus, char **args, const CtlArgs *a) {
+        return help();
+}
+
+const char *ctl_ansi(const CtlArgs *a, const char *seq) {
+        return a->color ? seq : "";
+}
+
+/* The errors sd-bus reports when the transport, not the daemon, failed. */
+static bool connection_lost(int r) {
+        return r == -ENOTCONN || r == -ECONNRESET || r == -ECONNREFUSED || r == -EPIPE;
+}
+
+int ctl_bus_error(const CtlArgs *a, const sd_bus_error *e, int r, const char *what) {
+        const char *where = a->host ?: a->machine;
+
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
-                fprintf(stderr, "kubevirt-ksmd is not running (no %s on the system bus).\n", KSM_BUS_NAME);
+                if (where)
+                        fprintf(stderr, "kubevirt-ksmd is not running on %s (no %s on its system bus).\n",
+                                where, KSM_BUS_NAME);
+                else
+                        fprintf(stderr, "kubevirt-ksmd is not running (no %s on the system bus).\n", KSM_BUS_NAME);
                 return EXIT_NOT_RUNNING;
         }
         if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED)) {
@@ -46,339 +99,193 @@ static int bus_error_exit(const sd_bus_error *e, int r, const char *what) {
                         e->message ?: "only root may do this");
                 return EXIT_FAILURE;
         }
-        fprintf(stderr, "Failed to %s: %s\n", what, e && e->message ? e->message : strerror(-r));
+        if (sd_bus_error_is_set(e) && !connection_lost(r)) {
+                fprintf(stderr, "Failed to %s: %s\n", what, e->message ?: e->name);
+                return EXIT_FAILURE;
+        }
+        /* The connection itself failed, which with -H is ssh's doing (it said why just above). */
+        if (a->host)
+                fprintf(stderr, "Failed to %s: cannot reach the system bus of %s over ssh: %s\n",
+                        what, a->host, strerror(-r));
+        else if (a->machine)
+                fprintf(stderr, "Failed to %s: cannot reach the system bus of container %s: %s\n",
+                        what, a->machine, strerror(-r));
+        else
+                fprintf(stderr, "Failed to %s: %s\n", what, strerror(-r));
         return EXIT_FAILURE;
 }
 
-static int connect_bus(sd_bus **ret) {
+static int connect_bus(const CtlArgs *a, sd_bus **ret) {
         int r;
 
-        r = sd_bus_open_system(ret);
+        if (a->host)
+                r = sd_bus_open_system_remote(ret, a->host);
+        else if (a->machine)
+                r = sd_bus_open_system_machine(ret, a->machine);
+        else
+                r = sd_bus_open_system(ret);
         if (r < 0) {
+                if (a->host || a->machine)
+                        return ctl_bus_error(a, NULL, r, "connect");
                 fprintf(stderr, "Failed to connect to the system bus: %s\n", strerror(-r));
                 return EXIT_FAILURE;
         }
         return 0;
 }
 
-/* Reads GetAll's a{sv} into a JSON object keyed by property name. */
-static int read_properties(sd_bus_message *reply, json_object *out) {
-        int r;
-
-        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                const char *name, *contents;
-                json_object *v = NULL;
-                char type;
-
-                r = sd_bus_message_read(reply, "s", &name);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(reply, &type, &contents);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_enter_container(reply, 'v', contents);
-                if (r < 0)
-                        return r;
-
-                switch (contents[0]) {
-                case 'b': {
-                        int b;
-                        r = sd_bus_message_read(reply, "b", &b);
-                        v = json_object_new_boolean(b);
-                        break;
-                }
-                case 's': {
-                        const char *s;
-                        r = sd_bus_message_read(reply, "s", &s);
-                        v = json_object_new_string(s);
-                        break;
-                }
-                case 'u': {
-                        uint32_t u;
-                        r = sd_bus_message_read(reply, "u", &u);
-                        v = json_object_new_int64(u);
-                        break;
-                }
-                case 't': {
-                        uint64_t t;
-                        r = sd_bus_message_read(reply, "t", &t);
-                        v = json_object_new_uint64(t);
-                        break;
-                }
-                case 'x': {
-                        int64_t x;
-                        r = sd_bus_message_read(reply, "x", &x);
-                        v = json_object_new_int64(x);
-                        break;
-                }
-                case 'd': {
-                        double d;
-                        r = sd_bus_message_read(reply, "d", &d);
-                        v = json_object_new_double(d);
-                        break;
-                }
-                default:
-                        r = sd_bus_message_skip(reply, contents);
-                }
-                if (r < 0)
-                        return r;
-                if (v)
-                        json_object_object_add(out, name, v);
-
-                r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(reply);
+static const Verb *verb_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, name))
+                        return &verbs[i];
+        return NULL;
 }
 
-static const char *yes_no(json_object *o, const char *key) {
-        json_object *v;
+static void verb_unknown(const char *name) {
+        const char *names[ELEMENTSOF(verbs) + 1] = {};
+        const char *guess;
 
-        if (!json_object_object_get_ex(o, key, &v))
-                return "n/a";
-        return json_object_get_boolean(v) ? "yes" : "no";
-}
-
-static const char *str(json_object *o, const char *key) {
-        json_object *v;
-
-        if (!json_object_object_get_ex(o, key, &v))
-                return "n/a";
-        return json_object_get_string(v);
-}
-
-static uint64_t u64(json_object *o, const char *key) {
-        json_object *v;
-
-        if (!json_object_object_get_ex(o, key, &v))
-                return 0;
-        return json_object_get_uint64(v);
-}
-
-/* LastReconcileUSec, or its deprecated alias LastReconcile from a daemon that predates it. */
-static uint64_t last_reconcile_usec(json_object *o) {
-        json_object *v;
-
-        if (json_object_object_get_ex(o, "LastReconcileUSec", &v))
-                return json_object_get_uint64(v);
-        return u64(o, "LastReconcile");
-}
-
-static void format_bytes(int64_t bytes, char *buf, size_t n) {
-        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-        double v = (double) (bytes < 0 ? -bytes : bytes);
-        size_t i = 0;
-
-        while (v >= 1024 && i + 1 < ELEMENTSOF(units)) {
-                v /= 1024;
-                i++;
-        }
-        snprintf(buf, n, "%s%.1f %s", bytes < 0 ? "-" : "", v, units[i]);
-}
-
-/* The adaptive scan controller: state, why it woke, its rate and the last pass; ksmd's CPU share. */
-static void format_scan(json_object *p, char *scan, size_t n_scan, char *cpu, size_t n_cpu) {
-        const char *state = str(p, "ScanState");
-        json_object *v;
-
-        if (streq(state, "off") || streq(state, "n/a"))
-                snprintf(scan, n_scan, "%s", state);
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                names[i] = verbs[i].name;
+        guess = suggest_word(name, names);
+        if (guess)
+                fprintf(stderr, "Unknown command '%s'. Did you mean '%s'?\n", name, guess);
         else
-                snprintf(scan, n_scan, "%s (woke on %s), %" PRIu64 " pages/s, last pass merged %" PRIi64 " pages",
-                         state, str(p, "ScanWakeReason"), u64(p, "ScanPagesPerSecond"),
-                         json_object_object_get_ex(p, "PagesMergedLastPass", &v) ? json_object_get_int64(v) : 0);
-        if (json_object_object_get_ex(p, "KsmdCPUPercent", &v) && json_object_get_double(v) >= 0)
-                snprintf(cpu, n_cpu, "%.1f %% of one CPU", json_object_get_double(v));
-        else
-                snprintf(cpu, n_cpu, "n/a");
+                fprintf(stderr, "Unknown command '%s'. See '%s --help'.\n", name, program_invocation_short_name);
 }
 
-static void print_status(json_object *p) {
-        char saved[32], profit[32], when[64] = "never", scan[160], cpu[32];
-        json_object *v;
-        int64_t gp = 0;
-        uint64_t last = last_reconcile_usec(p);
-        const char *err = str(p, "LastError");
-
-        if (json_object_object_get_ex(p, "GeneralProfit", &v))
-                gp = json_object_get_int64(v);
-        format_bytes((int64_t) u64(p, "SavedBytes"), saved, sizeof(saved));
-        format_scan(p, scan, sizeof(scan), cpu, sizeof(cpu));
-        format_bytes(gp, profit, sizeof(profit));
-        if (last > 0) {
-                time_t t = (time_t) (last / 1000000);
-                struct tm tm;
-                if (localtime_r(&t, &tm))
-                        strftime(when, sizeof(when), "%a %Y-%m-%d %H:%M:%S %Z", &tm);
-        }
-
-        printf("      Selection: %s\n", str(p, "Selection"));
-        printf("         Reason: %s\n", str(p, "Reason"));
-        printf("       Conflict: %s\n", *str(p, "Conflict") ? str(p, "Conflict") : "none");
-        printf("           Node: %s\n", str(p, "NodeName"));
-        printf("      Available: %s\n", yes_no(p, "Available"));
-        printf("        Running: %s\n", yes_no(p, "Running"));
-        printf("       Selected: %s\n", yes_no(p, "Selected"));
-        printf("        Managed: %s\n", yes_no(p, "Managed"));
-        printf("         Policy: %s\n", str(p, "Policy"));
-        printf("           Scan: %s\n", scan);
-        printf("     CPU (ksmd): %s\n", cpu);
-        printf("      Connected: %s\n", yes_no(p, "Connected"));
-        printf("  Pages to scan: %" PRIu64 "\n", u64(p, "PagesToScan"));
-        printf("  Sleep (msecs): %" PRIu64 "\n", u64(p, "SleepMillisecs"));
-        printf("   Pages shared: %" PRIu64 "\n", u64(p, "PagesShared"));
-        printf("  Pages sharing: %" PRIu64 "\n", u64(p, "PagesSharing"));
-        printf(" Pages unshared: %" PRIu64 "\n", u64(p, "PagesUnshared"));
-        printf(" Pages volatile: %" PRIu64 "\n", u64(p, "PagesVolatile"));
-        printf("     Full scans: %" PRIu64 "\n", u64(p, "FullScans"));
-        printf("          Saved: %s\n", saved);
-        printf(" General profit: %s\n", profit);
-        printf(" Last reconcile: %s\n", when);
-        printf("     Last error: %s\n", err && *err ? err : "none");
-}
-
-static int verb_status(sd_bus *bus) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(json_object_putp) json_object *props = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r;
-
-        r = sd_bus_call_method(bus, KSM_BUS_NAME, KSM_BUS_PATH, "org.freedesktop.DBus.Properties", "GetAll",
-                               &error, &reply, "s", KSM_BUS_INTERFACE);
-        if (r < 0) {
-                r = bus_error_exit(&error, r, "read the daemon's properties");
-                sd_bus_error_free(&error);
-                return r;
-        }
-
-        props = json_object_new_object();
-        if (!props)
-                return EXIT_FAILURE;
-        r = read_properties(reply, props);
-        if (r < 0) {
-                fprintf(stderr, "Failed to parse the daemon's properties: %s\n", strerror(-r));
+/* 0 when n arguments suit v, else prints why and returns EXIT_FAILURE. */
+static int verb_check_args(const Verb *v, char **args, unsigned n) {
+        if (n < v->min_args) {
+                fprintf(stderr, "Command '%s' needs at least %u argument%s.\n", v->name, v->min_args,
+                        v->min_args == 1 ? "" : "s");
                 return EXIT_FAILURE;
         }
-
-        if (arg_json)
-                printf("%s\n", json_object_to_json_string_ext(props, JSON_C_TO_STRING_PRETTY |
-                                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
-        else
-                print_status(props);
-        return EXIT_SUCCESS;
-}
-
-static int verb_stats(sd_bus *bus) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(json_object_putp) json_object *out = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        const char *name;
-        int64_t value;
-        int r;
-
-        r = sd_bus_call_method(bus, KSM_BUS_NAME, KSM_BUS_PATH, KSM_BUS_INTERFACE, "GetStatistics",
-                               &error, &reply, NULL);
-        if (r < 0) {
-                r = bus_error_exit(&error, r, "read statistics");
-                sd_bus_error_free(&error);
-                return r;
-        }
-
-        out = json_object_new_object();
-        if (!out)
-                return EXIT_FAILURE;
-        r = sd_bus_message_enter_container(reply, 'a', "{sx}");
-        if (r < 0)
-                goto fail;
-        while ((r = sd_bus_message_read(reply, "{sx}", &name, &value)) > 0) {
-                if (arg_json)
-                        json_object_object_add(out, name, json_object_new_int64(value));
+        if (n > v->max_args) {
+                if (v->max_args == 0)
+                        fprintf(stderr, "Command '%s' takes no arguments, got '%s'.\n", v->name, args[0]);
                 else
-                        printf("%-36s %" PRId64 "\n", name, value);
-        }
-        if (r < 0)
-                goto fail;
-        if (arg_json)
-                printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY));
-        return EXIT_SUCCESS;
-
-fail:
-        fprintf(stderr, "Failed to parse statistics: %s\n", strerror(-r));
-        return EXIT_FAILURE;
-}
-
-static int verb_call(sd_bus *bus, const char *method, const char *what, const char *done) {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r;
-
-        /* Unmerging a large host takes a while: allow minutes, not the default 25 s. */
-        r = sd_bus_set_method_call_timeout(bus, 10 * 60 * UINT64_C(1000000));
-        if (r < 0)
+                        fprintf(stderr, "Command '%s' takes at most %u argument%s.\n", v->name, v->max_args,
+                                v->max_args == 1 ? "" : "s");
                 return EXIT_FAILURE;
-        r = sd_bus_call_method(bus, KSM_BUS_NAME, KSM_BUS_PATH, KSM_BUS_INTERFACE, method, &error, NULL, NULL);
-        if (r < 0) {
-                r = bus_error_exit(&error, r, what);
-                sd_bus_error_free(&error);
-                return r;
         }
-        printf("%s\n", done);
-        return EXIT_SUCCESS;
+        return 0;
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_JSON };
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_PAGER, ARG_VALUE, ARG_FORMAT };
         static const struct option options[] = {
-                { "help",    no_argument, NULL, 'h'         },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "json",    no_argument, NULL, ARG_JSON    },
+                { "help",     no_argument,       NULL, 'h'          },
+                { "version",  no_argument,       NULL, ARG_VERSION  },
+                { "no-pager", no_argument,       NULL, ARG_NO_PAGER },
+                { "host",     required_argument, NULL, 'H'          },
+                { "machine",  required_argument, NULL, 'M'          },
+                { "property", required_argument, NULL, 'p'          },
+                { "value",    no_argument,       NULL, ARG_VALUE    },
+                { "all",      no_argument,       NULL, 'a'          },
+                { "json",     optional_argument, NULL, ARG_JSON     },
+                { "format",   required_argument, NULL, ARG_FORMAT   },
                 {}
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        const char *verb;
+        _cleanup_strv_free_ char **properties = NULL;
+        CtlArgs a = { .json = JSON_OFF, .format = _STATS_FORMAT_INVALID };
+        const Verb *v;
+        char **args;
+        unsigned n_args;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "hH:M:p:a", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         return help();
                 case ARG_VERSION:
                         printf("%s %s\n", program_invocation_short_name, PACKAGE_VERSION);
                         return EXIT_SUCCESS;
+                case ARG_NO_PAGER:
+                        break;          /* nothing is paged; accepted like systemctl's */
+                case 'H':
+                        a.host = optarg;
+                        break;
+                case 'M':
+                        a.machine = optarg;
+                        break;
+                case 'p':
+                        if (strv_split_append(&properties, optarg) < 0) {
+                                fprintf(stderr, "Out of memory.\n");
+                                return EXIT_FAILURE;
+                        }
+                        break;
+                case ARG_VALUE:
+                        a.value = true;
+                        break;
+                case 'a':
+                        a.all = true;
+                        break;
                 case ARG_JSON:
-                        arg_json = true;
+                        if (streq_ptr(optarg, "help")) {
+                                for (JsonMode m = 0; m < _JSON_MODE_MAX; m++)
+                                        puts(json_mode_to_string(m));
+                                return EXIT_SUCCESS;
+                        }
+                        a.json = json_mode_from_string(optarg);
+                        if (a.json < 0) {
+                                fprintf(stderr, "Unknown --json= mode '%s': use pretty, short or off.\n", optarg);
+                                return EXIT_FAILURE;
+                        }
+                        break;
+                case ARG_FORMAT:
+                        if (streq(optarg, "help")) {
+                                for (StatsFormat f = 0; f < _STATS_FORMAT_MAX; f++)
+                                        puts(stats_format_to_string(f));
+                                return EXIT_SUCCESS;
+                        }
+                        a.format = stats_format_from_string(optarg);
+                        if (a.format < 0) {
+                                fprintf(stderr, "Unknown --format= '%s': use table, json or prometheus.\n", optarg);
+                                return EXIT_FAILURE;
+                        }
                         break;
                 default:
                         return EXIT_FAILURE;
                 }
 
-        verb = optind < argc ? argv[optind] : "status";
-        if (optind + 1 < argc) {
-                fprintf(stderr, "Too many arguments.\n");
-                return EXIT_FAILURE;
-        }
-        if (!streq(verb, "status") && !streq(verb, "stats") && !streq(verb, "reconcile") && !streq(verb, "unmerge")) {
-                fprintf(stderr, "Unknown command '%s'. See '%s --help'.\n", verb, program_invocation_short_name);
+        if (a.host && a.machine) {
+                fprintf(stderr, "--host= and --machine= exclude each other.\n");
                 return EXIT_FAILURE;
         }
 
-        r = connect_bus(&bus);
+        if (optind < argc) {
+                v = verb_find(argv[optind]);
+                if (!v) {
+                        verb_unknown(argv[optind]);
+                        return EXIT_FAILURE;
+                }
+                args = argv + optind + 1;
+                n_args = (unsigned) (argc - optind - 1);
+        } else {
+                v = &verbs[0];
+                assert(v->flags & VERB_DEFAULT);
+                args = argv + argc;
+                n_args = 0;
+        }
+        r = verb_check_args(v, args, n_args);
         if (r != 0)
                 return r;
 
-        if (streq(verb, "status"))
-                return verb_status(bus);
-        if (streq(verb, "stats"))
-                return verb_stats(bus);
-        if (streq(verb, "reconcile"))
-                return verb_call(bus, "Reconcile", "reconcile", "Reconcile requested.");
-        return verb_call(bus, "Unmerge", "unmerge", "Unmerged all KSM pages.");
+        /* Names after show or monitor add to -p. */
+        for (unsigned i = 0; i < n_args; i++)
+                if (strv_split_append(&properties, args[i]) < 0) {
+                        fprintf(stderr, "Out of memory.\n");
+                        return EXIT_FAILURE;
+                }
+        a.properties = properties;
+        a.color = color_wanted(getenv("NO_COLOR"), getenv("SYSTEMD_COLORS"), getenv("TERM"), isatty(STDOUT_FILENO));
+        a.err_tty = isatty(STDERR_FILENO);
+
+        if (!(v->flags & VERB_NO_BUS)) {
+                r = connect_bus(&a, &bus);
+                if (r != 0)
+                        return r;
+        }
+        return v->run(bus, properties, &a);
 }

@@ -276,7 +276,8 @@ awk '/^Options:/ { o = 1; next } /^[[:space:]]*$/ { o = 0 } o' "$TMP/ksmctl-help
         sed -E 's/^[[:space:]]+//; s/[[:space:]]{2,}.*$//' | option_tokens > "$TMP/ksmctl-opts"
 check "kubevirt-ksmctl --help lists commands and options" test -s "$TMP/ksmctl-verbs" -a -s "$TMP/ksmctl-opts"
 
-parsed kubevirt-ksmctl.1 | in_sh COMMANDS | tags | sort > "$TMP/ksmctl-page-verbs"
+# A command's tag is "name" or "name [NAME...]": its first word is the command.
+parsed kubevirt-ksmctl.1 | in_sh COMMANDS | tags | awk '{ print $1 }' | sort > "$TMP/ksmctl-page-verbs"
 parsed kubevirt-ksmctl.1 | in_sh OPTIONS | tags | option_tokens > "$TMP/ksmctl-page-opts"
 while read -r v; do
         check "kubevirt-ksmctl.1 COMMANDS documents $v" grep -qxF -- "$v" "$TMP/ksmctl-page-verbs"
@@ -294,13 +295,30 @@ page_exit=$(parsed kubevirt-ksmctl.1 | in_sh "EXIT STATUS" | tags | sort -n | tr
 check "kubevirt-ksmctl.1 EXIT STATUS lists the codes of --help ($help_exit)" test -n "$help_exit" -a "$help_exit" = "$page_exit"
 
 # The sample status output has the fields, order and alignment that kubevirt-ksmctl prints.
-sed -nE 's/^[[:space:]]*printf\("( *[A-Z][A-Za-z ()]*): %.*/\1/p' "$top_srcdir/src/ksmctl.c" > "$TMP/status-code"
+sed -nE 's/^[[:space:]]*field\(a, "( *[A-Z][A-Za-z ()]*)", .*/\1/p' "$top_srcdir/src/ksmctl-props.c" > "$TMP/status-code"
 parsed kubevirt-ksmctl.1 | awk -F'\t' '
         $1 == "EX" && $2 ~ /^\$ kubevirt-ksmctl status$/ { s = 1; next }
         $1 != "EX" || $2 ~ /^\$ / { s = 0 }
         s && $2 ~ /^ *[A-Z][A-Za-z ()]*: / { l = $2; sub(/: .*$/, "", l); print l }' > "$TMP/status-page"
-check "kubevirt-ksmctl.1 sample status output matches the fields of src/ksmctl.c" \
+check "kubevirt-ksmctl.1 sample status output matches the fields of src/ksmctl-props.c" \
         bash -c "test -s '$TMP/status-code' && diff -u '$TMP/status-code' '$TMP/status-page'"
+
+check "kubevirt-ksmctl --help ends with the man page pointer" \
+        test "$(tail -n 1 "$TMP/ksmctl-help-text")" = "See the kubevirt-ksmctl(1) man page for details."
+# Every environment variable the client reads is in ENVIRONMENT, and the page lists no other.
+grep -ohE 'getenv\("[A-Z_]+"\)' "$top_srcdir"/src/ksmctl*.c | sed -E 's/getenv\("(.*)"\)/\1/' |
+        { cat; echo DBUS_SYSTEM_BUS_ADDRESS; } | sort -u > "$TMP/ksmctl-env-code"
+parsed kubevirt-ksmctl.1 | in_sh ENVIRONMENT | tags | sort -u > "$TMP/ksmctl-env-page"
+check "kubevirt-ksmctl.1 ENVIRONMENT lists the variables src/ksmctl*.c reads (and sd-bus's)" \
+        bash -c "test -s '$TMP/ksmctl-env-code' && diff -u '$TMP/ksmctl-env-code' '$TMP/ksmctl-env-page'"
+# The values --json= and --format= accept are each named in the page's OPTIONS.
+ksmctl_options_name() { parsed kubevirt-ksmctl.1 | in_sh OPTIONS | grep -qw -- "$1"; }
+for v in pretty short off; do
+        check "kubevirt-ksmctl.1 OPTIONS names --json=$v" ksmctl_options_name "$v"
+done
+for v in table json prometheus; do
+        check "kubevirt-ksmctl.1 OPTIONS names --format=$v" ksmctl_options_name "$v"
+done
 
 # ---- 5. org.kubevirt.KSM1(5) against dbus/org.kubevirt.KSM1.xml ---------------------------------
 # xml_members: "P Name type emits" and "M Name(dir type name, ...)" of the XML.

@@ -97,6 +97,8 @@ EXPECTED=(
         '/usr/share/man/man5/kubevirt-ksmd\.conf\.5\.gz'                -rw-r--r--
         '/usr/share/man/man1/kubevirt-ksmctl\.1\.gz'                    -rw-r--r--
         '/usr/share/man/man5/org\.kubevirt\.KSM1\.5\.gz'                -rw-r--r--
+        '/usr/share/bash-completion/completions/kubevirt-ksmctl'        -rw-r--r--
+        '/usr/share/zsh/vendor-completions/_kubevirt-ksmctl'            -rw-r--r--
         '/usr/share/doc/kubevirt-ksmd/copyright'                        -rw-r--r--
         '/usr/share/doc/kubevirt-ksmd/changelog\.gz'                    -rw-r--r--
         '/usr/share/doc/kubevirt-ksmd/README\.md(\.gz)?'                -rw-r--r--
