@@ -189,9 +189,9 @@ check "stats --format=table: pages_sharing 40" grep -qE '^pages_sharing +40$' "$
 ctl stats --format=json
 check "stats --format=json: JSON with full_scans 3" bash -c "$(declare -f json_ok json_get); json_ok '$OUT' && [ \$(json_get '$OUT' full_scans) = 3 ]"
 ctl stats --format=prometheus
-check "stats --format=prometheus on a daemon without GetMetrics(): exit 1" rc_is 1
-check "stats --format=prometheus: says the daemon does not export metrics" \
-        err_has "the daemon does not export metrics; update it"
+check "stats --format=prometheus: exit 0" rc_is 0
+check "stats --format=prometheus: the text format's TYPE line" grep -qx '# TYPE kubevirt_ksmd_pages_sharing gauge' "$OUT"
+check "stats --format=prometheus: pages_sharing 40" grep -qx 'kubevirt_ksmd_pages_sharing 40' "$OUT"
 ctl status --no-pager
 check "--no-pager: accepted" bash -c "[ $RC -eq 0 ] && grep -q 'Node: node01' '$OUT'"
 
