@@ -92,6 +92,7 @@ EXPECTED=(
         '/lib/systemd/system/kubevirt-ksmd\.service'                    -rw-r--r--
         '/usr/share/dbus-1/system\.d/org\.kubevirt\.KSM1\.conf'         -rw-r--r--
         '/usr/share/dbus-1/interfaces/org\.kubevirt\.KSM1\.xml'         -rw-r--r--
+        '/usr/lib/systemd/catalog/kubevirt-ksmd\.catalog'               -rw-r--r--
         '/etc/kubevirt-ksmd\.conf'                                      -rw-r--r--
         '/usr/share/man/man8/kubevirt-ksmd\.8\.gz'                      -rw-r--r--
         '/usr/share/man/man5/kubevirt-ksmd\.conf\.5\.gz'                -rw-r--r--
@@ -127,8 +128,9 @@ check "the package ships no other file" \
         bash -c 'extra=$(sort "$1" | comm -23 "$2" -); [ -z "$extra" ] || { printf "%s\n" "$extra"; exit 1; }' \
         _ "$T/matched" "$T/files"
 check "every entry is owned by root/root" bash -c '! grep -v " root/root " "$1"' _ "$T/entries"
-check "nothing under /usr/lib/systemd (bookworm's units live in /lib/systemd/system)" \
-        bash -c '! grep -E " \./usr/lib/systemd/" "$1"' _ "$T/entries"
+# The catalog is the exception: systemd's dpkg trigger watches /usr/lib/systemd/catalog only.
+check "nothing under /usr/lib/systemd but the catalog (bookworm's units live in /lib/systemd/system)" \
+        bash -c '! grep -E " \./usr/lib/systemd/" "$1" | grep -vE " \./usr/lib/systemd/(catalog/)?(kubevirt-ksmd\.catalog)?\$"' _ "$T/entries"
 
 dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./lib/systemd/system/kubevirt-ksmd.service > "$T/unit" 2>/dev/null
 check "the unit starts /usr/sbin/kubevirt-ksmd" grep -qx 'ExecStart=/usr/sbin/kubevirt-ksmd' "$T/unit"
@@ -207,6 +209,7 @@ ROOTFS_TESTS=(
         "the installed policy refuses Reconcile to nobody (rejected by the bus)"
         "root may call Reconcile"
         "apt-get purge removes the package, its conffile and the enablement symlink"
+        "systemd's dpkg trigger compiled the catalog: journalctl --list-catalog shows kubevirt-ksmd's entries"
 )
 skip_rootfs() {
         local t
@@ -321,6 +324,14 @@ elif [ $rc -eq 0 ] && [ "$out" = /usr/share/man/man8/kubevirt-ksmd.8.gz ]; then
         ok "${ROOTFS_TESTS[6]} ($out)"
 else
         not_ok "${ROOTFS_TESTS[6]} (exit $rc: $out)"
+fi
+# No postinst of ours: systemd's trigger on /usr/lib/systemd/catalog runs journalctl --update-catalog.
+n_ids=$(grep -c '^-- ' "$top/catalog/kubevirt-ksmd.catalog" 2>/dev/null)
+n_listed=$(inroot 60 journalctl --list-catalog 2>/dev/null | grep -c ' kubevirt-ksmd: ')
+if [ "${n_ids:-0}" -gt 0 ] && [ "$n_listed" -eq "$n_ids" ]; then
+        ok "${ROOTFS_TESTS[13]} ($n_listed)"
+else
+        not_ok "${ROOTFS_TESTS[13]} ($n_listed listed, $n_ids in the catalog)"
 fi
 
 # The smoke run: the root's own dbus-daemon --system (Debian's system.conf, which includes
