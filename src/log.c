@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <syslog.h>
+/* The records carry the caller's CODE_FILE/LINE/FUNC, not log_internal()'s own. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include "log.h"

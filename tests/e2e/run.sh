@@ -366,6 +366,9 @@ check "journal: the start record carries MESSAGE_ID=$ID_STARTED" \
 	ct_sh "journalctl -u $UNIT --no-pager -o verbose MESSAGE_ID=$ID_STARTED | grep -q 'Started on node $NODE'"
 check "journal: the KSM-enabled record carries MESSAGE_ID=$ID_ENABLED and KSM_ACTION=start" \
 	ct_sh "journalctl -u $UNIT --no-pager -o verbose MESSAGE_ID=$ID_ENABLED | grep -q KSM_ACTION=start"
+check "journal: the start record has one CODE_FUNC, the caller's (manager_start)" \
+	eval '[ "$(ct journalctl -u "$UNIT" --no-pager -o verbose MESSAGE_ID=$ID_STARTED -n 1 | grep -c "^ *CODE_FUNC=")" = 1 ] &&
+	      ct journalctl -u "$UNIT" --no-pager -o verbose MESSAGE_ID=$ID_STARTED -n 1 | grep -qx " *CODE_FUNC=manager_start"'
 ct journalctl -x -u "$UNIT" --no-pager >"$WORK/journal-x.txt" 2>&1
 check "journalctl -x -u $UNIT explains the start record (catalog Subject, node substituted)" \
 	grep -q "Subject: kubevirt-ksmd started on node $NODE\$" "$WORK/journal-x.txt"
