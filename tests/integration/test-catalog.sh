@@ -40,6 +40,13 @@ check "every defined MESSAGE_ID is used by a log call${unused:+ (unused:$unused)
 literal=$(grep -lE 'MESSAGE_ID=[0-9a-f]{32}' "$top_srcdir"/src/*.[ch] || true)
 check "no MESSAGE_ID literal outside message-id.h${literal:+ ($literal)}" test -z "$literal"
 
+# The manual page's MESSAGE_ID= table and the README's Journal table name exactly these ids.
+for doc in man/kubevirt-ksmd.8 README.md; do
+        grep -oE '\b[0-9a-f]{32}\b' "$top_srcdir/$doc" | sort -u > "$T/doc-ids"
+        diff=$(comm -3 "$T/defined-ids" "$T/doc-ids" | tr -d '\t' | tr '\n' ' ')
+        check "$doc lists exactly the MESSAGE_IDs of the source${diff:+ (differ: $diff)}" test -z "$diff"
+done
+
 # Every entry carries the headers journalctl -x shows, and a body.
 bad_headers=$(awk '
         function done_entry() {

@@ -21,6 +21,13 @@ check "kubevirt-ksmd.conf(5) has the --check-config example" grep -q '^\$ kubevi
 # runs the binary on the scratch root, and the lines after it are its expected output (stdout and
 # stderr, paths shown without the root); "$ echo $?" expects its exit status; "$ sed -i ..."
 # edits a file of the root.
+# Under KSMD_VALGRIND=1 (make check-valgrind) the binary runs in valgrind; a leak or memory
+# error fails the run of its own.
+wrap=()
+if [ -n "${KSMD_VALGRIND:-}" ]; then
+        wrap=(valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect
+              --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --log-file="$T/valgrind.log")
+fi
 cmd= rc= n_runs=0
 expected=()
 flush() {
@@ -32,7 +39,10 @@ flush() {
                 ;;
         "kubevirt-ksmd --check-config")
                 n_runs=$((n_runs + 1))
-                out=$("$KSMD" --config "$ROOT/etc/kubevirt-ksmd.conf" --check-config 2>&1); rc=$?
+                out=$("${wrap[@]}" "$KSMD" --config "$ROOT/etc/kubevirt-ksmd.conf" --check-config 2>&1); rc=$?
+                if [ -n "${KSMD_VALGRIND:-}" ] && { [ "$rc" -eq 99 ] || [ -s "$T/valgrind.log" ]; }; then
+                        not_ok "example run $n_runs: valgrind clean"; sed 's/^/# /' "$T/valgrind.log"
+                fi
                 out=${out//$ROOT/}
                 want=$(printf '%s\n' "${expected[@]}")
                 if [ "$out" = "$want" ]; then

@@ -26,6 +26,9 @@ command -v rpm2archive >/dev/null || skip_all "rpm2archive is not installed (Deb
 [ -f "$top_builddir/Makefile" ] || skip_all "no configured build tree in $top_builddir"
 [ -f "$top_builddir/rpm/kubevirt-ksmd.spec" ] || skip_all "configure did not make rpm/kubevirt-ksmd.spec"
 
+# Run from make check, the parent make's flags (jobserver, command-line variables such as
+# TESTS=) would leak into the nested make and rpmbuild's own build.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 T=$(mktemp -d /tmp/ksmd-rpm.XXXXXX)
 finish() {
         echo "1..$TAP_N"
