@@ -71,12 +71,18 @@ check "a binary package kubevirt-ksmd-$version is built" test -n "$rpm"
 [ -n "$rpm" ] || { finish; exit; }
 
 # ---- 3. its files against "make install" ------------------------------------------------------
-# The spec's directories, given to the same build tree's "make install".
+# The spec's directories, given to the same build tree's "make install": %configure's standard
+# ones, and each --with-NAME=DIR of the spec (expanded by rpmspec) as the make variable NAME.
+dirs=()
+while IFS= read -r opt; do
+        opt=${opt#--with-}
+        dirs+=("${opt%%=*}=${opt#*=}")
+done < <(rpmspec -P --load "$top_srcdir/tests/packaging/rpm-test.macros" "$T/$pkg/rpm/kubevirt-ksmd.spec" 2>/dev/null |
+         grep -oE -- '--with-[a-z]+dir=/[^ ]+')
+check "the spec names its directories (--with-...dir=: ${#dirs[@]})" test "${#dirs[@]}" -ge 4
 DEST=$T/install
 if make -s -C "$top_builddir" install DESTDIR="$DEST" prefix=/usr exec_prefix=/usr sysconfdir=/etc \
-        localstatedir=/var systemdsystemunitdir=/usr/lib/systemd/system \
-        dbuspolicydir=/usr/share/dbus-1/system.d dbusinterfacesdir=/usr/share/dbus-1/interfaces \
-        catalogdir=/usr/lib/systemd/catalog docdir=/usr/share/doc/kubevirt-ksmd >"$T/install.log" 2>&1; then
+        localstatedir=/var docdir=/usr/share/doc/kubevirt-ksmd "${dirs[@]}" >"$T/install.log" 2>&1; then
         ok "make install DESTDIR= with the spec's directories"
 else
         not_ok "make install DESTDIR= with the spec's directories"; show "$T/install.log"
