@@ -11,6 +11,7 @@
 #include "kube-objects.h"
 #include "log.h"
 #include "macro.h"
+#include "message-id.h"
 #include "metrics-server.h"
 #include "util.h"
 
@@ -92,9 +93,10 @@ static void patch_refused(KubeNodeWriter *w, long status, const char *body) {
 
         switch (c) {
         case KUBE_STATUS_FORBIDDEN:
-                log_full_errno(level, 0, "Forbidden to patch node %s: the daemon's identity needs 'patch' on nodes, limited "
-                               "to the kubevirt.io/ksm-* keys (see deploy/rbac.yaml and deploy/node-patch-policy.yaml): %s",
-                               node, msg);
+                log_full_errno_id(level, 0, KSMD_MESSAGE_NODE_UPDATE_ERROR,
+                                  "Forbidden to patch node %s: the daemon's identity needs 'patch' on nodes, limited "
+                                  "to the kubevirt.io/ksm-* keys (see deploy/rbac.yaml and deploy/node-patch-policy.yaml): %s",
+                                  node, msg);
                 break;
         case KUBE_STATUS_NOT_FOUND:
                 log_full_errno(level == LOG_ERR ? LOG_WARNING : level, 0,
@@ -105,7 +107,8 @@ static void patch_refused(KubeNodeWriter *w, long status, const char *body) {
                 log_warning("Patching node %s: unauthorized; the token file will be re-read.", node);
                 break;
         default:
-                log_full_errno(level, 0, "Failed to patch node %s: HTTP %ld: %s", node, status, msg);
+                log_full_errno_id(level, 0, KSMD_MESSAGE_NODE_UPDATE_ERROR, "Failed to patch node %s: HTTP %ld: %s",
+                                  node, status, msg);
         }
 
         free(w->patch_error);

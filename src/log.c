@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <syslog.h>
+/* The records carry the caller's CODE_FILE/LINE/FUNC, not log_internal()'s own. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include "log.h"
@@ -53,7 +55,7 @@ void log_set_node(const char *node) {
         snprintf(log_node, sizeof(log_node), "%s", strempty(node));
 }
 
-int log_internal(int level, int error, const char *file, int line, const char *func,
+int log_internal(int level, int error, const char *file, int line, const char *func, const char *message_id,
                  const char *action, const char *run, const char *fmt, ...) {
         char buf[2048];
         va_list ap;
@@ -72,8 +74,8 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         va_end(ap);
 
         if (log_to_journal) {
-                char f[9][300];
-                struct iovec iov[10];
+                char f[10][300];
+                struct iovec iov[11];
                 size_t n = 0;
 
                 /* MESSAGE goes in whole; every other field is short and bounded. */
@@ -84,6 +86,8 @@ int log_internal(int level, int error, const char *file, int line, const char *f
                 snprintf(f[3], sizeof(f[3]), "CODE_LINE=%d", line);
                 snprintf(f[4], sizeof(f[4]), "CODE_FUNC=%s", func);
                 size_t nf = 5;
+                if (message_id)
+                        snprintf(f[nf++], sizeof(f[0]), "MESSAGE_ID=%s", message_id);
                 if (error > 0)
                         snprintf(f[nf++], sizeof(f[0]), "ERRNO=%d", error);
                 if (log_node[0])

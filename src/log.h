@@ -20,12 +20,17 @@ int log_get_max_level(void);
 /* Adds KSM_NODE= to every journal record (NULL to drop it). */
 void log_set_node(const char *node);
 
-/* Logs fmt (which may use %m for error) and returns -abs(error) (or 0 when error is 0). */
-int log_internal(int level, int error, const char *file, int line, const char *func,
-                 const char *action, const char *run, const char *fmt, ...) _printf_(8, 9);
+/* Logs fmt (which may use %m for error) and returns -abs(error) (or 0 when error is 0). message_id
+ * (32 hex digits, from message-id.h), action and run may be NULL. */
+int log_internal(int level, int error, const char *file, int line, const char *func, const char *message_id,
+                 const char *action, const char *run, const char *fmt, ...) _printf_(9, 10);
 
 #define log_full_errno(level, error, ...) \
-        log_internal((level), (error), __FILE__, __LINE__, __func__, NULL, NULL, __VA_ARGS__)
+        log_internal((level), (error), __FILE__, __LINE__, __func__, NULL, NULL, NULL, __VA_ARGS__)
+
+/* The same with a MESSAGE_ID= (message-id.h), for the records the journal catalog explains. */
+#define log_full_errno_id(level, error, id, ...) \
+        log_internal((level), (error), __FILE__, __LINE__, __func__, (id), NULL, NULL, __VA_ARGS__)
 
 #define log_debug(...)   log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
 #define log_info(...)    log_full_errno(LOG_INFO, 0, __VA_ARGS__)
@@ -43,5 +48,7 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 
 /* A record about a KSM action, with KSM_ACTION= and KSM_RUN= fields. */
 #define log_action(level, action, run, ...) \
-        log_internal((level), 0, __FILE__, __LINE__, __func__, (action), (run), __VA_ARGS__)
+        log_internal((level), 0, __FILE__, __LINE__, __func__, NULL, (action), (run), __VA_ARGS__)
+#define log_action_id(level, id, action, run, ...) \
+        log_internal((level), 0, __FILE__, __LINE__, __func__, (id), (action), (run), __VA_ARGS__)
 

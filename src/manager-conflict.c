@@ -4,6 +4,7 @@
 #include "conflict.h"
 #include "log.h"
 #include "manager-internal.h"
+#include "message-id.h"
 #include "util.h"
 
 void owned_set_string(const char **field, char **buf, const char *value) {
@@ -61,15 +62,16 @@ int manager_observe(Manager *m, const Gathered *g) {
 
         switch (step) {
         case CONFLICT_CORRECT:
-                log_notice("Someone else changed what this daemon manages (%s): correcting it once.", what);
+                log_full_errno_id(LOG_NOTICE, 0, KSMD_MESSAGE_CONFLICT_CORRECTED,
+                                  "Someone else changed what this daemon manages (%s): correcting it once.", what);
                 break;
         case CONFLICT_ENTER:
                 free(m->conflict_what);
                 m->conflict_what = TAKE_PTR(what);
-                log_action(LOG_WARNING, "conflict", ksm_run_to_string(m->snapshot.run),
-                           "Another writer changed what this daemon manages again (%s): not fighting it; "
-                           "leaving KSM, the label and the annotation as they are until it has been quiet "
-                           "for %" PRIu64 " s.", m->conflict_what, m->config.conflict_quiet_usec / USEC_PER_SEC);
+                log_action_id(LOG_WARNING, KSMD_MESSAGE_CONFLICT, "conflict", ksm_run_to_string(m->snapshot.run),
+                              "Another writer changed what this daemon manages again (%s): not fighting it; "
+                              "leaving KSM, the label and the annotation as they are until it has been quiet "
+                              "for %" PRIu64 " s.", m->conflict_what, m->config.conflict_quiet_usec / USEC_PER_SEC);
                 msg = strdup_printf("Another writer changed what " PACKAGE_NAME " manages (%s); it stopped writing "
                                     "run, the scan rate, %s and %s until the other writer is quiet",
                                     m->conflict_what, m->config.enabled_label, m->config.managed_annotation);
@@ -81,9 +83,9 @@ int manager_observe(Manager *m, const Gathered *g) {
                         log_debug("Still another writer (%s), holding.", what);
                 break;
         case CONFLICT_LEAVE:
-                log_action(LOG_NOTICE, "conflict", ksm_run_to_string(m->snapshot.run),
-                           "The other writer has been quiet for %" PRIu64 " s: managing KSM again.",
-                           m->config.conflict_quiet_usec / USEC_PER_SEC);
+                log_action_id(LOG_NOTICE, KSMD_MESSAGE_CONFLICT_OVER, "conflict", ksm_run_to_string(m->snapshot.run),
+                              "The other writer has been quiet for %" PRIu64 " s: managing KSM again.",
+                              m->config.conflict_quiet_usec / USEC_PER_SEC);
                 m->conflict_what = mfree(m->conflict_what);
                 break;
         default:

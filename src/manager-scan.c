@@ -5,6 +5,7 @@
 #include "ksmd-cpu.h"
 #include "log.h"
 #include "manager-internal.h"
+#include "message-id.h"
 
 void manager_measure_ksmd_cpu(Manager *m) {
         uint64_t cpu, now = now_usec(CLOCK_BOOTTIME);
@@ -54,12 +55,12 @@ static int manager_read_sample(Manager *m, ScanSample *ret) {
 }
 
 static void manager_log_scan_state(Manager *m, ScanState before) {
-        log_action(LOG_INFO, "scan", ksm_run_to_string(m->snapshot.run),
-                   "Scan controller: %s -> %s (%s): pages_to_scan=%" PRIu32 " sleep_millisecs=%" PRIu32
-                   ", last pass merged %" PRIi64 " pages.",
-                   scan_state_to_string(before), scan_state_to_string(m->control.state),
-                   scan_wake_to_string(m->control.wake), m->control.pages_to_scan, m->control.sleep_millisecs,
-                   m->control.last_pass_merged);
+        log_action_id(LOG_INFO, KSMD_MESSAGE_SCAN_STATE, "scan", ksm_run_to_string(m->snapshot.run),
+                      "Scan controller: %s -> %s (%s): pages_to_scan=%" PRIu32 " sleep_millisecs=%" PRIu32
+                      ", last pass merged %" PRIi64 " pages.",
+                      scan_state_to_string(before), scan_state_to_string(m->control.state),
+                      scan_wake_to_string(m->control.wake), m->control.pages_to_scan, m->control.sleep_millisecs,
+                      m->control.last_pass_merged);
 }
 
 static void manager_arm_sample(Manager *m, uint64_t delay_usec) {

@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "manager.h"
 #include "meminfo.h"
+#include "message-id.h"
 #include "policy.h"
 #include "record.h"
 #include "source-file.h"
@@ -65,7 +66,8 @@ static int manager_open_sysfs(Manager *m) {
                 return 0;
         }
         if (r < 0)
-                return log_error_errno(r, "Failed to open KSM directory %s: %m", m->config.sysfs_dir);
+                return log_full_errno_id(LOG_ERR, r, KSMD_MESSAGE_SYSFS_ERROR, "Failed to open KSM directory %s: %m",
+                                         m->config.sysfs_dir);
         return 0;
 }
 
@@ -212,7 +214,8 @@ static void manager_load_record(Manager *m) {
                 m->record_state = RECORD_NONE;
         else {
                 if (m->record_state != RECORD_CORRUPT)
-                        log_warning_errno(r, "Ownership record %s/" RECORD_FILE_NAME " is unreadable (%s), "
+                        log_full_errno_id(LOG_WARNING, r, KSMD_MESSAGE_RECORD_ERROR,
+                                          "Ownership record %s/" RECORD_FILE_NAME " is unreadable (%s), "
                                           "falling back to the node annotation " KSM_ANNOTATION_MANAGED ".",
                                           m->state_dir, r == -EBADMSG ? "corrupt or truncated" : strerror(-r));
                 m->record_state = RECORD_CORRUPT;
@@ -337,7 +340,8 @@ static int manager_write_record(Manager *m, const Record *rec) {
 
         r = record_save(m->state_dir, rec);
         if (r < 0)
-                return log_error_errno(r, "Failed to write ownership record to %s: %m", m->state_dir);
+                return log_full_errno_id(LOG_ERR, r, KSMD_MESSAGE_RECORD_ERROR,
+                                         "Failed to write ownership record to %s: %m", m->state_dir);
         m->record = *rec;
         m->record_state = RECORD_VALID;
         return 0;
@@ -363,7 +367,8 @@ static int manager_write_attr(Manager *m, const char *attr, uint64_t value, char
         if (r < 0) {
                 char *e = NULL;
 
-                log_error_errno(r, "Failed to write %" PRIu64 " to %s/%s: %m", value, m->config.sysfs_dir, attr);
+                log_full_errno_id(LOG_ERR, r, KSMD_MESSAGE_SYSFS_ERROR, "Failed to write %" PRIu64 " to %s/%s: %m", value,
+                                  m->config.sysfs_dir, attr);
                 if ((e = strdup_printf("Failed to write %" PRIu64 " to %s/%s: %s", value, m->config.sysfs_dir, attr,
                              strerror(-r)))) {
                         free(*errors);
@@ -391,7 +396,8 @@ static int manager_write_advisor(Manager *m, const KsmAdvisor *a, char **errors)
 
         r = ksm_sysfs_write_string(m->sysfs, "advisor_mode", mode);
         if (r < 0) {
-                log_error_errno(r, "Failed to write %s to %s/advisor_mode: %m", mode, m->config.sysfs_dir);
+                log_full_errno_id(LOG_ERR, r, KSMD_MESSAGE_SYSFS_ERROR, "Failed to write %s to %s/advisor_mode: %m", mode,
+                                  m->config.sysfs_dir);
                 free(*errors);
                 *errors = strdup_printf("Failed to write %s to %s/advisor_mode: %s", mode, m->config.sysfs_dir,
                                         strerror(-r));
@@ -428,8 +434,11 @@ static void manager_log_decision(Manager *m, const ReconcileInput *in, const Rec
                 log_debug("Node %s: %s.", m->node_name, d->reason);
                 return;
         }
-        log_action(d->action == KSM_ACTION_TUNE ? LOG_INFO : LOG_NOTICE, ksm_action_to_string(d->action),
-                   ksm_run_to_string(d->write_run ? d->run : in->run), "Node %s: %s.", m->node_name, d->reason);
+        log_action_id(d->action == KSM_ACTION_TUNE ? LOG_INFO : LOG_NOTICE,
+                      d->action == KSM_ACTION_START ? KSMD_MESSAGE_KSM_ENABLED :
+                      d->action == KSM_ACTION_TUNE ? KSMD_MESSAGE_KSM_TUNED : KSMD_MESSAGE_KSM_RESTORED,
+                      ksm_action_to_string(d->action), ksm_run_to_string(d->write_run ? d->run : in->run),
+                      "Node %s: %s.", m->node_name, d->reason);
 }
 
 /* Carries the decision out: record, sysfs, record, in the order it says; then the Event. Failures
@@ -631,7 +640,7 @@ int manager_reload(Manager *m) {
                 else
                         e = strdup_printf("Invalid configuration, kept the old one: %s: %s",
                                         file ?: m->config_path, msg ?: strerror(-r));
-                log_warning("%s", strna(e));
+                log_full_errno_id(LOG_WARNING, 0, KSMD_MESSAGE_RELOAD_REFUSED, "%s", strna(e));
                 free(m->reload_error);
                 m->reload_error = TAKE_PTR(e);
                 manager_set_last_error(m, m->reload_error);
@@ -681,8 +690,8 @@ int manager_reload(Manager *m) {
         if (manager_update_metrics_server(m) < 0)
                 return -ENOMEM;
 
-        log_info("Configuration reloaded from %s (policy %s).", m->config_path,
-                 policy_kind_to_string(m->config.policy));
+        log_full_errno_id(LOG_INFO, 0, KSMD_MESSAGE_RELOADED, "Configuration reloaded from %s (policy %s).",
+                          m->config_path, policy_kind_to_string(m->config.policy));
         manager_schedule_reconcile(m);
         bus_manager_emit_changed(m);
         (void) sd_notify(false, "READY=1");
@@ -710,9 +719,10 @@ static int on_unmerge_done(sd_event_source *s, const siginfo_t *si, void *userda
 
         if (si->si_code != CLD_EXITED || si->si_status != 0) {
                 r = si->si_code == CLD_EXITED ? -si->si_status : -EIO;
-                log_error_errno(r, "Unmerging failed: %m");
+                log_full_errno_id(LOG_ERR, r, KSMD_MESSAGE_SYSFS_ERROR, "Unmerging failed: %m");
         } else
-                log_action(LOG_NOTICE, "unmerge", "unmerging", "Unmerged all KSM pages on node %s.", m->node_name);
+                log_action_id(LOG_NOTICE, KSMD_MESSAGE_UNMERGED, "unmerge", "unmerging",
+                              "Unmerged all KSM pages on node %s.", m->node_name);
 
         /* Back to where we were: a KSM that ran (ours or not) runs again; reconcile decides the rest. */
         if (m->unmerge_run_before == KSM_RUN_MERGING && m->sysfs) {
@@ -722,7 +732,8 @@ static int on_unmerge_done(sd_event_source *s, const siginfo_t *si, void *userda
                         m->wrote.run = m->seen.run = KSM_RUN_MERGING;
                 }
                 if (k < 0)
-                        log_error_errno(k, "Failed to switch KSM back on after unmerging: %m");
+                        log_full_errno_id(LOG_ERR, k, KSMD_MESSAGE_SYSFS_ERROR,
+                                          "Failed to switch KSM back on after unmerging: %m");
         }
         manager_schedule_reconcile(m);
 
@@ -916,9 +927,10 @@ int manager_start(Manager *m) {
 
         manager_schedule_reconcile(m);
 
-        log_info("Started on node %s: source %s, policy %s, KSM directory %s, state in %s.",
-                 m->node_name, source_type_to_string(m->config.source_type),
-                 policy_kind_to_string(m->config.policy), m->config.sysfs_dir, m->state_dir);
+        log_full_errno_id(LOG_INFO, 0, KSMD_MESSAGE_STARTED,
+                          "Started on node %s: source %s, policy %s, KSM directory %s, state in %s.",
+                          m->node_name, source_type_to_string(m->config.source_type),
+                          policy_kind_to_string(m->config.policy), m->config.sysfs_dir, m->state_dir);
         (void) sd_notifyf(false, "READY=1\nSTATUS=Started on node %s", m->node_name);
         return 0;
 }
@@ -931,7 +943,8 @@ int manager_run(Manager *m) {
                 return log_error_errno(r, "Event loop failed: %m");
 
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down, leaving KSM as it is");
-        log_info("Stopping; KSM is left as it is and the ownership record is kept.");
+        log_full_errno_id(LOG_INFO, 0, KSMD_MESSAGE_STOPPED,
+                          "Stopping; KSM is left as it is and the ownership record is kept.");
         return r;
 }
 

@@ -9,6 +9,7 @@
 #include "kube-objects.h"
 #include "log.h"
 #include "macro.h"
+#include "message-id.h"
 #include "source-file.h"
 #include "util.h"
 
@@ -351,7 +352,8 @@ static int file_source_patch_node(Source *s, json_object *patch) {
 
         r = source_file_write_json(f->node_file, patched);
         if (r < 0)
-                return log_error_errno(r, "Failed to write Node file %s: %m", f->node_file);
+                return log_full_errno_id(LOG_ERR, r, KSMD_MESSAGE_NODE_UPDATE_ERROR, "Failed to write Node file %s: %m",
+                                         f->node_file);
 
         log_debug("Patched Node file %s with %s", f->node_file,
                   json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -15,7 +15,7 @@ PACKAGES=(
         build-essential autoconf automake libtool pkg-config
         libsystemd-dev libcurl4-openssl-dev libjson-c-dev libudev-dev libyaml-dev libcmocka-dev
         dbus-daemon dbus-bin systemd util-linux procps python3 valgrind ca-certificates
-        openssl groff-base mandoc
+        openssl groff-base mandoc rpm rpm2cpio
         python3-prometheus-client curl
 )
 

@@ -349,11 +349,41 @@ eventually "journal: KSM_ACTION=start with KSM_RUN=merging" 5 \
 check "journal: records attributed to the unit (_SYSTEMD_UNIT)" \
 	ct_sh "journalctl --no-pager -o verbose _SYSTEMD_UNIT=$UNIT KSM_ACTION=start | grep -q KSM_NODE=$NODE"
 
+# ---- the journal catalog (catalog/kubevirt-ksmd.catalog, ids in src/message-id.h) -----------------
+msgid() { sed -n "s/^#define KSMD_MESSAGE_$1 *\"\\([0-9a-f]*\\)\".*/\\1/p" "$SRC/src/message-id.h"; }
+ID_STARTED=$(msgid STARTED) ID_ENABLED=$(msgid KSM_ENABLED) ID_UNMERGED=$(msgid UNMERGED)
+ID_RELOADED=$(msgid RELOADED) ID_REFUSED=$(msgid RELOAD_REFUSED) ID_STOPPED=$(msgid STOPPED)
+n_catalog=$(grep -c '^-- ' "$SRC/catalog/kubevirt-ksmd.catalog")
+check "catalog installed in /usr/lib/systemd/catalog" ct test -f /usr/lib/systemd/catalog/kubevirt-ksmd.catalog
+if [ -n "$DEB" ]; then
+	# No postinst of ours: systemd's dpkg trigger on /usr/lib/systemd/catalog compiled it.
+	check "dpkg -i: systemd's trigger compiled the catalog ($n_catalog entries listed)" \
+		eval '[ "$(ct journalctl --list-catalog 2>/dev/null | grep -c " kubevirt-ksmd: ")" -eq "$n_catalog" ]'
+fi
+check "journalctl --update-catalog, then --list-catalog lists the $n_catalog kubevirt-ksmd entries" \
+	eval 'ct journalctl --update-catalog && [ "$(ct journalctl --list-catalog 2>/dev/null | grep -c " kubevirt-ksmd: ")" -eq "$n_catalog" ]'
+check "journal: the start record carries MESSAGE_ID=$ID_STARTED" \
+	ct_sh "journalctl -u $UNIT --no-pager -o verbose MESSAGE_ID=$ID_STARTED | grep -q 'Started on node $NODE'"
+check "journal: the KSM-enabled record carries MESSAGE_ID=$ID_ENABLED and KSM_ACTION=start" \
+	ct_sh "journalctl -u $UNIT --no-pager -o verbose MESSAGE_ID=$ID_ENABLED | grep -q KSM_ACTION=start"
+check "journal: the start record has one CODE_FUNC, the caller's (manager_start)" \
+	eval '[ "$(ct journalctl -u "$UNIT" --no-pager -o verbose MESSAGE_ID=$ID_STARTED -n 1 | grep -c "^ *CODE_FUNC=")" = 1 ] &&
+	      ct journalctl -u "$UNIT" --no-pager -o verbose MESSAGE_ID=$ID_STARTED -n 1 | grep -qx " *CODE_FUNC=manager_start"'
+ct journalctl -x -u "$UNIT" --no-pager >"$WORK/journal-x.txt" 2>&1
+check "journalctl -x -u $UNIT explains the start record (catalog Subject, node substituted)" \
+	grep -q "Subject: kubevirt-ksmd started on node $NODE\$" "$WORK/journal-x.txt"
+check "journalctl -x -u $UNIT explains the KSM-enabled record (catalog text)" \
+	eval 'grep -q "Subject: kubevirt-ksmd switched KSM on for node $NODE\$" "$WORK/journal-x.txt" &&
+	      grep -q "kubevirt.io/ksm-handler-managed=true" "$WORK/journal-x.txt"'
+check "journalctl -x shows the catalog's Documentation: line" grep -q "Documentation: man:kubevirt-ksmd(8)" "$WORK/journal-x.txt"
+
 # ---- unmerge: the hardened unit forks its child ---------------------------------------------------
 check "kubevirt-ksmctl unmerge" ct kubevirt-ksmctl unmerge
 eventually "unmerge: journal KSM_ACTION=unmerge KSM_RUN=unmerging" 5 \
 	eval 'ct journalctl -u "$UNIT" --no-pager -o verbose KSM_ACTION=unmerge | grep -q KSM_RUN=unmerging'
 eventually "unmerge: KSM back to run=1 afterwards" 5 ksm_is run 1
+check "unmerge: the record carries MESSAGE_ID=$ID_UNMERGED" \
+	ct_sh "journalctl -u $UNIT --no-pager -o verbose MESSAGE_ID=$ID_UNMERGED | grep -q KSM_ACTION=unmerge"
 
 # ---- reload ---------------------------------------------------------------------------------------
 pid=$(main_pid)
@@ -361,12 +391,16 @@ printf '[KSM]\nPolicy=pressure\n' | ct_write /etc/kubevirt-ksmd.conf.d/50-policy
 check "systemctl reload kubevirt-ksmd" ct systemctl reload "$UNIT"
 eventually "reload: Policy is now \"pressure\"" 5 prop_is Policy 's "pressure"'
 check "reload: same MainPID, still active" eval '[ "$(main_pid)" = "$pid" ] && unit_is active'
+eventually "reload: the record carries MESSAGE_ID=$ID_RELOADED" 5 \
+	ct_sh "journalctl -u $UNIT --no-pager -o verbose MESSAGE_ID=$ID_RELOADED | grep -q 'policy pressure'"
 printf '[KSM]\nPolicy=bogus\n' | ct_write /etc/kubevirt-ksmd.conf.d/50-policy.conf
 ct systemctl reload "$UNIT"
 eventually "reload of an invalid drop-in is refused: LastError names it" 5 \
 	eval 'prop LastError | grep -q 50-policy.conf'
 check "refused reload keeps the old Policy and the process" \
 	eval 'prop_is Policy "s \"pressure\"" && [ "$(main_pid)" = "$pid" ] && unit_is active'
+check "refused reload: the record carries MESSAGE_ID=$ID_REFUSED" \
+	ct_sh "journalctl -u $UNIT --no-pager -o verbose MESSAGE_ID=$ID_REFUSED | grep -q 50-policy.conf"
 ct rm -f /etc/kubevirt-ksmd.conf.d/50-policy.conf
 ct systemctl reload "$UNIT"
 eventually "reload without the drop-in: Policy back to \"always\"" 5 prop_is Policy 's "always"'
@@ -382,6 +416,8 @@ check "systemctl stop kubevirt-ksmd" ct systemctl stop "$UNIT"
 check "stop: unit inactive" unit_is inactive
 check "stop: KSM left as it was (run still 1)" ksm_is run 1
 check "stop: state.json kept (still claimed)" state_claimed
+check "stop: the record carries MESSAGE_ID=$ID_STOPPED" \
+	ct_sh "journalctl -u $UNIT --no-pager -o verbose MESSAGE_ID=$ID_STOPPED | grep -q 'KSM is left as it is'"
 out=$(ct kubevirt-ksmctl status 2>&1); rc=$?
 check "kubevirt-ksmctl status exits 3 while the daemon is stopped" test "$rc" -eq 3
 check "systemctl start again" ct systemctl start "$UNIT"

@@ -92,6 +92,9 @@ EXPECTED=(
         '/lib/systemd/system/kubevirt-ksmd\.service'                    -rw-r--r--
         '/usr/share/dbus-1/system\.d/org\.kubevirt\.KSM1\.conf'         -rw-r--r--
         '/usr/share/dbus-1/interfaces/org\.kubevirt\.KSM1\.xml'         -rw-r--r--
+        '/usr/lib/systemd/catalog/kubevirt-ksmd\.catalog'               -rw-r--r--
+        '/lib/systemd/system/kubevirt-ksmd-metrics\.service'            -rw-r--r--
+        '/lib/systemd/system/kubevirt-ksmd-metrics\.timer'              -rw-r--r--
         '/etc/kubevirt-ksmd\.conf'                                      -rw-r--r--
         '/usr/share/man/man8/kubevirt-ksmd\.8\.gz'                      -rw-r--r--
         '/usr/share/man/man5/kubevirt-ksmd\.conf\.5\.gz'                -rw-r--r--
@@ -105,6 +108,7 @@ EXPECTED=(
         '/usr/share/doc/kubevirt-ksmd/deploy/rbac\.yaml(\.gz)?'         -rw-r--r--
         '/usr/share/doc/kubevirt-ksmd/deploy/node-patch-policy\.yaml(\.gz)?' -rw-r--r--
         '/usr/share/doc/kubevirt-ksmd/deploy/make-kubeconfig\.sh(\.gz)?' -rw-r--r--
+        '/usr/share/doc/kubevirt-ksmd/deploy/grafana-kubevirt-ksmd\.json(\.gz)?' -rw-r--r--
         '/usr/share/doc/kubevirt-ksmd/examples/kubevirt-ksmd\.conf\.example(\.gz)?' -rw-r--r--
         '/usr/share/lintian/overrides/kubevirt-ksmd'                    -rw-r--r--
 )
@@ -129,8 +133,9 @@ check "the package ships no other file" \
         bash -c 'extra=$(sort "$1" | comm -23 "$2" -); [ -z "$extra" ] || { printf "%s\n" "$extra"; exit 1; }' \
         _ "$T/matched" "$T/files"
 check "every entry is owned by root/root" bash -c '! grep -v " root/root " "$1"' _ "$T/entries"
-check "nothing under /usr/lib/systemd (bookworm's units live in /lib/systemd/system)" \
-        bash -c '! grep -E " \./usr/lib/systemd/" "$1"' _ "$T/entries"
+# The catalog is the exception: systemd's dpkg trigger watches /usr/lib/systemd/catalog only.
+check "nothing under /usr/lib/systemd but the catalog (bookworm's units live in /lib/systemd/system)" \
+        bash -c '! grep -E " \./usr/lib/systemd/" "$1" | grep -vE " \./usr/lib/systemd/(catalog/)?(kubevirt-ksmd\.catalog)?\$"' _ "$T/entries"
 
 dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./lib/systemd/system/kubevirt-ksmd.service > "$T/unit" 2>/dev/null
 check "the unit starts /usr/sbin/kubevirt-ksmd" grep -qx 'ExecStart=/usr/sbin/kubevirt-ksmd' "$T/unit"
