@@ -126,7 +126,8 @@ for f in $(cd "$DEST" && find . -type f ! -path './usr/share/man/*' ! -path './u
 done
 check "the packaged data files are the ones make install installs${differ:+ (differ:$differ)}" test -z "$differ"
 preset=$(grep -v '^#' "$T/payload/usr/lib/systemd/system-preset/90-kubevirt-ksmd.preset" 2>/dev/null | grep .)
-check "the preset says: disable kubevirt-ksmd.service" test "$preset" = "disable kubevirt-ksmd.service"
+check "the preset says: disable kubevirt-ksmd.service and the metrics timer" \
+        test "$preset" = "$(printf 'disable kubevirt-ksmd.service\ndisable kubevirt-ksmd-metrics.timer')"
 rpm -qp --scripts "$rpm" > "$T/scripts" 2>/dev/null
 post=$(awk '/^postinstall scriptlet/ { on = 1; next } /scriptlet/ { on = 0 } on' "$T/scripts")
 check "%post presets the unit (%systemd_post)" grep -q 'preset kubevirt-ksmd.service' <<<"$post"
