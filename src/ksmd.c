@@ -97,6 +97,7 @@ static void on_config_warning(const char *file, unsigned line, const char *msg, 
  * on stderr, so that editors and scripts can jump to it). */
 static int load_config(Config *c) {
         _cleanup_free_ char *file = NULL, *msg = NULL;
+        const char *where = NULL;
         unsigned line = 0;
         int r;
 
@@ -119,6 +120,15 @@ static int load_config(Config *c) {
         r = config_verify(c, &msg);
         if (r < 0) {
                 fprintf(stderr, "%s: %s\n", arg_config, strna(msg));
+                return EX_CONFIG;
+        }
+
+        /* What start would refuse, --check-config refuses too. */
+        r = config_check_paths(c, &where, &msg);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", where ?: arg_config, strna(msg));
                 return EX_CONFIG;
         }
         return 0;
