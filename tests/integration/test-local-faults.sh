@@ -12,7 +12,7 @@ reason_has() { case "$(prop Reason)" in *"$1"*) return 0 ;; *) return 1 ;; esac;
 record_claimed() { grep -qE "\"claimed\": *$1" "$STATE/state.json"; }
 # stops_within SECONDS: SIGTERM, and the daemon is gone within the bound (SIGKILL after it).
 stops_within() {
-        local end=$(( $(date +%s) + $1 ))
+        local end=$(( $(date +%s) + $1 )) rc
         kill -TERM "$KSMD_PID" 2>/dev/null
         while pid_alive; do
                 if [ "$(date +%s)" -ge "$end" ]; then
@@ -20,11 +20,18 @@ stops_within() {
                 fi
                 sleep 0.05
         done
-        wait "$KSMD_PID" 2>/dev/null; KSMD_PID=
-        return 0
+        wait "$KSMD_PID" 2>/dev/null; rc=$?; KSMD_PID=
+        [ "$rc" -eq 0 ] || { echo "# exit status $rc"; [ -f "$T/valgrind.log" ] && sed 's/^/# /' "$T/valgrind.log"; }
+        return "$rc"
 }
+# restart_fresh: stops the daemon (SIGTERM: exit 0, and under valgrind no leak or error) and
+# starts over with a fresh state directory, sources and KSM directory.
 restart_fresh() {
-        stop_daemon >/dev/null 2>&1
+        local rc
+        if [ -n "$KSMD_PID" ]; then
+                stop_daemon; rc=$?
+                check "exit status 0 on SIGTERM (valgrind clean when run under it)" test "$rc" -eq 0
+        fi
         rm -rf "$STATE" "$T/src" "$T/real"
         make_sysfs
 }
@@ -163,7 +170,7 @@ t=$(prop LastReconcile)
 busctl --system call "$BUS" "$OBJ" "$IFACE" Reconcile
 eventually "FIFO record: a reconcile still completes" "$W" reconciled_after "$t"
 check "FIFO record: still answers on the bus" daemon_on_bus
-check "FIFO inputs: SIGTERM stops the daemon within 5 s" stops_within $((5 * SLOW))
+check "FIFO inputs: SIGTERM stops the daemon within 5 s, exit 0" stops_within $((5 * SLOW))
 
 # ---- 6. reload whose new source fails: the old one keeps working, a fixed config applies ------
 restart_fresh
@@ -201,5 +208,7 @@ eventually "fixed reload: the new Node file gets the label" "$W" node_label_is t
 eventually "fixed reload: LastError cleared" "$W" prop_is LastError '""'
 check "fixed reload: KSM on again" sysfs_is run 1
 check "fixed reload: journal says it reloaded" log_has "Configuration reloaded from $CONF"
+stop_daemon; rc=$?
+check "exit status 0 on SIGTERM after the reloads (valgrind clean when run under it)" test "$rc" -eq 0
 
 finish
