@@ -41,13 +41,23 @@ start_bus policy
 # ---- 1. invalid UTF-8 and escape sequences in what goes onto the bus ----------------------------
 make_sysfs
 write_conf
-mkdir -p "$(dirname "$KVFILE")"
+write_kubevirt '{}'
+write_node '{"kubernetes.io/hostname":"node01"}'
+start_daemon
+eventually "utf8: a clean start first" "$W" prop_is LastError '""'
+# PropertiesChanged must still be sent once LastError quotes hostile bytes.
+dbus-monitor --system "type='signal',interface='org.freedesktop.DBus.Properties',path='$OBJ'" \
+        > "$T/monitor.out" 2>&1 &
+MON_PID=$!
+busctl --system call "$BUS" "$OBJ" "$IFACE" Reconcile         # a first signal shows it listens
+wait_until "$W" grep -aq PropertiesChanged "$T/monitor.out"
 # A CR whose name carries a raw 0xff byte and an ESC, and a selector key that is refused with a
 # message quoting it: both end up in Reason and LastError.
 printf '{"apiVersion":"kubevirt.io/v1","kind":"KubeVirt","metadata":{"name":"kv\xff\\u001b[31mred","namespace":"kubevirt"},"spec":{"configuration":{"ksmConfiguration":{"nodeLabelSelector":{"matchExpressions":[{"key":"a\xff\\u001b[2J","operator":"In","values":["x"]}]}}}}}\n' > "$KVFILE"
-write_node '{"kubernetes.io/hostname":"node01"}'
-start_daemon
 eventually "utf8: LastError set (selector refused)" "$W" last_error_has "invalid key"
+eventually "utf8: PropertiesChanged with the new LastError was sent" "$W" \
+        bash -c "grep -aA1 '\"LastError\"' '$T/monitor.out' | grep -aq 'invalid key'"
+kill "$MON_PID" 2>/dev/null; wait "$MON_PID" 2>/dev/null
 # prop_reads NAME: Get succeeds (sd-bus refuses a reply with invalid UTF-8, and so the whole call).
 prop_reads() { busctl --system get-property "$BUS" "$OBJ" "$IFACE" "$1" >/dev/null; }
 check "utf8: LastError property reads" prop_reads LastError
