@@ -115,9 +115,15 @@ echo 44 > "$SYSFS/sleep_millisecs"
 RECHECK=30 write_conf
 write_kubevirt '{}'
 write_node '{"kubernetes.io/hostname":"node01"}'
+# A plain (not symlinked) Node file of another owner: the write-back keeps owner, group and mode.
+chown 1234:1234 "$NODEFILE"
+chmod 0640 "$NODEFILE"
 start_daemon
 eventually "run=2: selected and managed first" "$W" sysfs_is run 1
 eventually "run=2: Managed" "$W" prop_is Managed true
+eventually "write-back, plain file: label true" "$W" node_label_is true
+check "write-back, plain file: owner 1234:1234 kept" test "$(stat -c %u:%g "$NODEFILE")" = 1234:1234
+check "write-back, plain file: mode 0640 kept" test "$(stat -c %a "$NODEFILE")" = 640
 pages=$(sysfs pages_to_scan); sleepms=$(sysfs sleep_millisecs)
 echo 2 > "$SYSFS/run"
 busctl --system call "$BUS" "$OBJ" "$IFACE" Reconcile
