@@ -595,7 +595,7 @@ static void manager_publish(Manager *m, const ReconcileDecision *d, const NodeVi
 
         {
                 _cleanup_free_ char *conflict = m->conflict_what ? strdup_printf("Conflict: %s", m->conflict_what) : NULL;
-                const char *failure = errors ?: m->reload_error ?: m->config_error;
+                const char *failure = errors ?: m->reload_error ?: m->source_error ?: m->config_error;
 
                 manager_set_last_error(m, failure ?: conflict ?: (m->source ? m->source->error : NULL));
                 /* A source error while connected is a refused Node patch: tell the cluster; one
@@ -680,8 +680,7 @@ static void manager_try_source(Manager *m) {
                         log_info("Started the %s source from the reloaded configuration.",
                                  source_type_to_string(m->config.source_type));
                 manager_source_retry_off(m);
-                m->reload_error = mfree(m->reload_error);
-                manager_set_last_error(m, NULL);
+                m->source_error = mfree(m->source_error);
                 manager_schedule_reconcile(m);
                 return;
         }
@@ -694,9 +693,9 @@ static void manager_try_source(Manager *m) {
                           m->source_retry_usec / USEC_PER_SEC);
         if (e)
                 log_warning("%s", e);
-        free(m->reload_error);
-        m->reload_error = TAKE_PTR(e);
-        manager_set_last_error(m, m->reload_error);
+        free(m->source_error);
+        m->source_error = TAKE_PTR(e);
+        manager_schedule_reconcile(m);          /* publishes it as LastError */
 
         if (!m->source_retry_timer) {
                 r = sd_event_add_time_relative(m->event, &m->source_retry_timer, CLOCK_BOOTTIME,
@@ -1094,6 +1093,7 @@ Manager *manager_free(Manager *m) {
         free(m->config_error);
         free(m->reload_error);
         free(m->source_key);
+        free(m->source_error);
         free(m->override_warnings);
         free(m->status);
         free(m->conflict_what);

@@ -33,6 +33,7 @@ typedef struct Manager {
         char *source_key;                       /* what the running source reads (type and paths) */
         sd_event_source *source_retry_timer;    /* a source that failed after a reload is retried */
         uint64_t source_retry_usec;             /* its current backoff; 0: nothing to retry */
+        char *source_error;                     /* why the configured source is not the running one */
         KsmSysfs *sysfs;                        /* NULL: the kernel has no KSM (or SysfsDir missing) */
         UdevMemory *udev_memory;
 
