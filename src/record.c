@@ -280,8 +280,10 @@ int record_load(const char *dir, Record *ret) {
         fd = openat(dir_fd, RECORD_FILE_NAME, O_RDONLY|O_CLOEXEC|O_NOCTTY|O_NONBLOCK);
         if (fd < 0)
                 return errno == ENOENT ? 0 : -errno;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-                return -EBADMSG;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return S_ISDIR(st.st_mode) ? -EISDIR : -EBADMSG;
 
         r = read_record_file(fd, &text);
         if (r < 0)
