@@ -134,6 +134,7 @@ stays "run=2: run not written for 3 s (with reconciles and the 1 s poll)" 3 sysf
 check "run=2: pages_to_scan not written" sysfs_is pages_to_scan "$pages"
 check "run=2: sleep_millisecs not written" sysfs_is sleep_millisecs "$sleepms"
 check "run=2: still claimed in the record" record_claimed true
+check "record: state.json is mode 0600" test "$(stat -c %a "$STATE/state.json")" = 600
 echo 0 > "$SYSFS/run"
 eventually "run=2 ended (run=0): switched on again within the poll, not RecheckSec=30" 3 sysfs_is run 1
 eventually "run=2 ended: label true" "$W" node_label_is true
