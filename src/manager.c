@@ -452,7 +452,7 @@ static void manager_log_decision(Manager *m, const ReconcileInput *in, const Rec
  * and the record as it was, so that the record never says the daemon manages a KSM it did not
  * switch on. If a setting cannot be put back, the claim stays: it is what lets a later restore
  * put it back. */
-static void manager_undo_start(Manager *m, const ReconcileInput *in, const ReconcileDecision *d, char **errors) {
+static void manager_undo_start(Manager *m, const ReconcileInput *in, const ReconcileDecision *d) {
         _cleanup_free_ char *ignored = NULL;
         Record before = in->record_state == RECORD_VALID ? in->record : (Record) { .claimed = false };
         int r = 0;
@@ -491,7 +491,7 @@ static void manager_apply(Manager *m, const ReconcileInput *in, const ReconcileD
                 if (r < 0 && d->action == KSM_ACTION_RESTORE)
                         return;         /* still ours: keep the claim so the next pass tries again */
                 if (r < 0 && d->action == KSM_ACTION_START && !d->claimed) {
-                        manager_undo_start(m, in, d, errors);
+                        manager_undo_start(m, in, d);
                         return;
                 }
         }
