@@ -7,6 +7,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager-metrics.h"
+#include "util.h"
 
 /* Mutating methods are root only: the bus policy says so, and so does the daemon, in case the
  * policy file is missing or a bus without policies is used. */
@@ -27,6 +28,20 @@ static int bus_require_root(sd_bus_message *msg, sd_bus_error *error) {
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "Only root may call %s().", sd_bus_message_get_member(msg));
         return 0;
+}
+
+/* Every text that goes onto the bus: valid UTF-8 (sd-bus refuses anything else, and with it the
+ * whole reply or PropertiesChanged), no control characters (ksmctl prints it to a terminal),
+ * bounded. The texts quote input: file names, server messages, label values. */
+#define BUS_TEXT_MAX_BYTES 4096
+
+static int bus_append_text(sd_bus_message *reply, const char *s) {
+        _cleanup_free_ char *clean = NULL;
+
+        clean = utf8_sanitize(s, BUS_TEXT_MAX_BYTES);
+        if (!clean)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "s", clean);
 }
 
 /* A bool field of Manager by offset (sd-bus's own default reader expects an int for "b"). */
@@ -73,13 +88,13 @@ static int property_get_selection(sd_bus *bus, const char *path, const char *ifa
 /* A string field of Manager by offset, "" when NULL. */
 static int property_get_string_field(sd_bus *bus, const char *path, const char *iface, const char *prop,
                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", strempty(*(char **) userdata));
+        return bus_append_text(reply, *(char **) userdata);
 }
 
 static int property_get_conflict(sd_bus *bus, const char *path, const char *iface, const char *prop,
                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        return sd_bus_message_append(reply, "s", m->conflict.holding ? strempty(m->conflict_what) : "");
+        return bus_append_text(reply, m->conflict.holding ? m->conflict_what : NULL);
 }
 
 static int property_get_scan_state(sd_bus *bus, const char *path, const char *iface, const char *prop,
@@ -121,7 +136,7 @@ static int property_get_ksmd_cpu(sd_bus *bus, const char *path, const char *ifac
 static int property_get_last_error(sd_bus *bus, const char *path, const char *iface, const char *prop,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        return sd_bus_message_append(reply, "s", strempty(m->last_error));
+        return bus_append_text(reply, m->last_error);
 }
 
 /* The counters change all the time: read them fresh on each Get instead of signalling. */
@@ -252,7 +267,8 @@ static int method_get_metrics(sd_bus_message *msg, void *userdata, sd_bus_error 
 
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("NodeName", "s", NULL, offsetof(Manager, node_name), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("NodeName", "s", property_get_string_field, offsetof(Manager, node_name),
+                        SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Available", "b", property_get_available, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Running", "b", property_get_running, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Selected", "b", property_get_bool_field, offsetof(Manager, selected),

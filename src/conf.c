@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "macro.h"
@@ -152,6 +153,16 @@ static const size_t config_string_fields[] = {
         offsetof(Config, meminfo_file),
         offsetof(Config, state_dir),
         offsetof(Config, metrics_listen),
+        offsetof(Config, kubevirt_file_origin),
+        offsetof(Config, node_file_origin),
+};
+
+/* The keys whose "FILE:LINE" is kept for config_check_paths()'s messages. */
+static const struct {
+        size_t field, origin;
+} config_origins[] = {
+        { offsetof(Config, kubevirt_file), offsetof(Config, kubevirt_file_origin) },
+        { offsetof(Config, node_file), offsetof(Config, node_file_origin) },
 };
 
 /* The built-in defaults. The strings are literals here; config_init() duplicates them. */
@@ -585,8 +596,21 @@ static int config_parse_line(Config *c, char *l, const char *fname, unsigned lin
                                    key, *section);
         }
 
-        return item->parse(item, value, (uint8_t *) c + item->offset,
-                           (const uint8_t *) &config_defaults + item->offset, reterr_msg);
+        r = item->parse(item, value, (uint8_t *) c + item->offset,
+                        (const uint8_t *) &config_defaults + item->offset, reterr_msg);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < ELEMENTSOF(config_origins); i++)
+                if (config_origins[i].field == item->offset) {
+                        char **o = config_string_field(c, config_origins[i].origin);
+
+                        free(*o);
+                        *o = *value ? strdup_printf("%s:%u", strna(fname), line) : NULL;
+                        if (*value && !*o)
+                                return -ENOMEM;
+                }
+        return 0;
 }
 
 int config_parse_string(Config *c, const char *text, const char *fname,
@@ -639,18 +663,42 @@ int config_parse_string(Config *c, const char *text, const char *fname,
         return 0;
 }
 
+/* A configuration file says where the daemon, running as root, reads and writes: one that
+ * someone else could change is refused (like sshd's StrictModes). 0 or -EPERM with *reterr_msg. */
+static int config_check_owner(const struct stat *st, char **reterr_msg) {
+        if (st->st_mode & (S_IWGRP | S_IWOTH))
+                return set_reterr(reterr_msg, -EPERM,
+                                  "is writable by %s (mode %04o); refusing it: make it writable by its owner only",
+                                  (st->st_mode & S_IWOTH) ? "everyone" : "its group",
+                                  (unsigned) (st->st_mode & 07777));
+        if (st->st_uid != 0 && st->st_uid != geteuid())
+                return set_reterr(reterr_msg, -EPERM,
+                                  "is owned by uid %u, neither root nor this daemon's user; refusing it",
+                                  (unsigned) st->st_uid);
+        return 0;
+}
+
 static int config_load_file(Config *c, const char *path, bool allow_missing,
                             ConfigWarnFn warn, void *userdata,
                             char **reterr_file, unsigned *reterr_line, char **reterr_msg) {
         _cleanup_free_ char *text = NULL, *msg = NULL;
+        _cleanup_close_ int fd = -EBADF;
         unsigned line = 0;
         const char *nul;
+        struct stat st;
         size_t size = 0;
         int r;
 
-        r = read_full_file(path, CONFIG_FILE_SIZE_MAX, &text, &size);
-        if (r == -ENOENT && allow_missing)
+        fd = open_regular_file(path, &st);
+        if (fd == -ENOENT && allow_missing)
                 return 0;
+        r = fd < 0 ? fd : 0;
+        if (r == -EBADFD)
+                r = set_reterr(&msg, r, "is not a regular file (a FIFO, socket or device is never read)");
+        if (r >= 0)
+                r = config_check_owner(&st, &msg);
+        if (r >= 0)
+                r = read_full_fd(fd, CONFIG_FILE_SIZE_MAX, &text, &size);
         if (r >= 0) {
                 /* The parser works on C strings: a NUL byte would silently hide the rest of the file. */
                 nul = memchr(text, 0, size);
@@ -666,7 +714,8 @@ static int config_load_file(Config *c, const char *path, bool allow_missing,
         if (r >= 0 || r == -ENOMEM)
                 return r;
 
-        /* Name the file; a bad line also gets its number and message, an I/O error 0 and NULL. */
+        /* Name the file; a bad line also gets its number and message, a file refused as a whole
+         * (-EBADFD, -EPERM) a message and line 0, another I/O error neither. */
         if (reterr_file) {
                 *reterr_file = strdup(path);
                 if (!*reterr_file)
@@ -802,5 +851,54 @@ int config_verify(const Config *c, char **reterr_msg) {
 
         if (r == -EINVAL && reterr_msg)
                 *reterr_msg = TAKE_PTR(msg);
+        return r;
+}
+
+/* One path of the file source, as the source will use it: a file in an existing directory (the
+ * directory is watched), not a directory, and a regular file when it exists. */
+static int check_source_path(const char *key, const char *path, char **reterr_msg) {
+        _cleanup_free_ char *dir = NULL;
+        const char *slash;
+        struct stat st;
+
+        slash = strrchr(path, '/');
+        if (!slash || slash[1] == 0)
+                return set_reterr(reterr_msg, -EINVAL, "%s=%s names a directory, expected a file", key, path);
+        dir = slash == path ? strdup("/") : strndup(path, (size_t) (slash - path));
+        if (!dir)
+                return -ENOMEM;
+        if (stat(dir, &st) < 0)
+                return set_reterr(reterr_msg, -EINVAL, "%s=%s: directory %s: %s", key, path, dir, strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+                return set_reterr(reterr_msg, -EINVAL, "%s=%s: %s is not a directory", key, path, dir);
+        if (stat(path, &st) < 0)
+                return 0;       /* may appear later: the source waits for it */
+        if (S_ISDIR(st.st_mode))
+                return set_reterr(reterr_msg, -EINVAL, "%s=%s is a directory, expected a file", key, path);
+        if (!S_ISREG(st.st_mode))
+                return set_reterr(reterr_msg, -EINVAL, "%s=%s is not a regular file (a FIFO, socket or device "
+                                  "is never read)", key, path);
+        return 0;
+}
+
+int config_check_paths(const Config *c, const char **ret_where, char **reterr_msg) {
+        int r;
+
+        assert(c);
+
+        if (ret_where)
+                *ret_where = NULL;
+        if (c->source_type != SOURCE_FILE)
+                return 0;
+
+        r = check_source_path("KubeVirtFile", c->kubevirt_file, reterr_msg);
+        if (r == -EINVAL && ret_where)
+                *ret_where = c->kubevirt_file_origin;
+        if (r < 0)
+                return r;
+
+        r = check_source_path("NodeFile", c->node_file, reterr_msg);
+        if (r == -EINVAL && ret_where)
+                *ret_where = c->node_file_origin;
         return r;
 }

@@ -77,6 +77,8 @@ typedef struct Config {
         char *selector_annotation;      /* NULL: the CR's ksmConfiguration.nodeLabelSelector */
         char *enabled_label;            /* the label the daemon writes (kubevirt.io/ksm-enabled) */
         char *managed_annotation;       /* the annotation it writes (kubevirt.io/ksm-handler-managed) */
+        char *kubevirt_file_origin;     /* "FILE:LINE" that set KubeVirtFile=, NULL: the default */
+        char *node_file_origin;         /* "FILE:LINE" that set NodeFile=, NULL: the default */
 
         /* [KSM] */
         char *sysfs_dir;
@@ -138,10 +140,19 @@ int config_parse_string(Config *c, const char *text, const char *fname,
 
 /* Parses path, then path.d/ *.conf in lexical order (systemd drop-in style). A missing main file
  * is fine when allow_missing is true. Errors as config_parse_string(), with *reterr_file
- * (malloc'd) naming the file; other I/O errors are returned as -errno with *reterr_file set. */
+ * (malloc'd) naming the file; a file refused as a whole is -EBADFD (not a regular file: FIFO,
+ * socket, device) or -EPERM (writable by group or others, or owned by a user neither root nor the
+ * caller), with *reterr_line 0 and *reterr_msg saying why; other I/O errors (-EISDIR, -EFBIG...)
+ * are returned as -errno with *reterr_file set and no message. Files are opened O_NONBLOCK. */
 int config_load(Config *c, const char *path, bool allow_missing,
                 ConfigWarnFn warn, void *userdata,
                 char **reterr_file, unsigned *reterr_line, char **reterr_msg);
+
+/* What start would refuse about the file source's paths, checked on the file system: a path that
+ * names a directory, a missing parent directory, something that is not a regular file. 0, or
+ * -EINVAL with *reterr_msg and *ret_where ("FILE:LINE" that set the key, NULL for a default; points
+ * into c), or -ENOMEM. */
+int config_check_paths(const Config *c, const char **ret_where, char **reterr_msg);
 
 /* Cross-key checks after loading (e.g. PagesMin <= PagesMax). 0 or -EINVAL with *reterr_msg. */
 int config_verify(const Config *c, char **reterr_msg);

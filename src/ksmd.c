@@ -24,8 +24,10 @@ static void help(void) {
                "     --version           Show the version and exit\n"
                "  -c --config=PATH       Configuration file (default: %s);\n"
                "                         drop-ins are read from PATH.d/*.conf\n"
-               "     --check-config      Parse the configuration, report the first error as\n"
-               "                         FILE:LINE: reason, and exit 0 (valid) or 78 (invalid)\n"
+               "     --check-config      Parse the configuration, check what start checks (file\n"
+               "                         owners and modes, the file source's paths), report the\n"
+               "                         first error as FILE:LINE: reason, and exit 0 (valid)\n"
+               "                         or 78 (invalid)\n"
                "     --log-level=LEVEL   emerg, alert, crit, err, warning, notice, info, debug\n"
                "                         or 0-7 (default: info); wins over LogLevel=\n"
                "     --list-config-keys  List every Section.Key the configuration accepts\n\n"
@@ -97,6 +99,7 @@ static void on_config_warning(const char *file, unsigned line, const char *msg, 
  * on stderr, so that editors and scripts can jump to it). */
 static int load_config(Config *c) {
         _cleanup_free_ char *file = NULL, *msg = NULL;
+        const char *where = NULL;
         unsigned line = 0;
         int r;
 
@@ -119,6 +122,15 @@ static int load_config(Config *c) {
         r = config_verify(c, &msg);
         if (r < 0) {
                 fprintf(stderr, "%s: %s\n", arg_config, strna(msg));
+                return EX_CONFIG;
+        }
+
+        /* What start would refuse, --check-config refuses too. */
+        r = config_check_paths(c, &where, &msg);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", where ?: arg_config, strna(msg));
                 return EX_CONFIG;
         }
         return 0;

@@ -22,8 +22,9 @@ int manager_observe(Manager *m, const Gathered *g) {
         int r;
 
         /* run and the scan rate are the daemon's only while it holds the claim; pages_to_scan is
-         * the kernel advisor's while advisor_mode is scan-time. */
-        if (m->snapshot.available && claimed) {
+         * the kernel advisor's while advisor_mode is scan-time. An unmerge (run=2) is left alone,
+         * and going into it or out of it is no rival write. */
+        if (m->snapshot.available && claimed && m->snapshot.run != KSM_RUN_UNMERGING) {
                 now.has_run = true;
                 now.run = m->snapshot.run;
                 now.has_pages = !locked && m->snapshot.has_pages_to_scan;

@@ -71,15 +71,27 @@ static int manager_open_sysfs(Manager *m) {
         return 0;
 }
 
+/* What identifies the source the configuration asks for: a different key needs a new source. */
+static char *manager_source_key(const Config *c) {
+        return strdup_printf("%s\n%s\n%s\n%s", source_type_to_string(c->source_type), strempty(c->kubevirt_file),
+                             strempty(c->node_file), strempty(c->kubeconfig));
+}
+
+/* Creates and starts the source the configuration asks for, and only then replaces the running
+ * one with it: a new source that fails leaves the old one in place. 0 or -errno (logged). */
 static int manager_start_source(Manager *m) {
+        _cleanup_(source_freep) Source *s = NULL;
+        _cleanup_free_ char *key = NULL;
         int r;
 
-        m->source = source_free(m->source);
+        key = manager_source_key(&m->config);
+        if (!key)
+                return log_oom();
 
         switch (m->config.source_type) {
         case SOURCE_FILE:
                 r = source_file_new(m->event, m->node_name, m->config.kubevirt_file, m->config.node_file,
-                                    on_source_changed, m, &m->source);
+                                    on_source_changed, m, &s);
                 break;
         case SOURCE_KUBERNETES: {
                 _cleanup_free_ char *reason = NULL;
@@ -103,7 +115,7 @@ static int manager_start_source(Manager *m) {
                                             .watch_idle_timeout_usec = m->config.watch_idle_timeout_usec,
                                             .event_namespace = "default",
                                     },
-                                    on_source_changed, m, &m->source);
+                                    on_source_changed, m, &s);
                 kube_credentials_done(&creds);
                 if (r >= 0)
                         log_info("Using the API server at %s.", m->config.kubeconfig ? "the kubeconfig's server" : host);
@@ -117,10 +129,15 @@ static int manager_start_source(Manager *m) {
                 return log_error_errno(r, "Failed to create %s source: %m",
                                        source_type_to_string(m->config.source_type));
 
-        r = source_start(m->source);
+        r = source_start(s);
         if (r < 0)
                 return log_error_errno(r, "Failed to start %s source: %m",
                                        source_type_to_string(m->config.source_type));
+
+        source_free(m->source);
+        m->source = TAKE_PTR(s);
+        free(m->source_key);
+        m->source_key = TAKE_PTR(key);
         return 0;
 }
 
@@ -441,6 +458,31 @@ static void manager_log_decision(Manager *m, const ReconcileInput *in, const Rec
                       "Node %s: %s.", m->node_name, d->reason);
 }
 
+/* Switching KSM on failed after the record claimed it: put back the scan settings already written
+ * and the record as it was, so that the record never says the daemon manages a KSM it did not
+ * switch on. If a setting cannot be put back, the claim stays: it is what lets a later restore
+ * put it back. */
+static void manager_undo_start(Manager *m, const ReconcileInput *in, const ReconcileDecision *d) {
+        _cleanup_free_ char *ignored = NULL;
+        Record before = in->record_state == RECORD_VALID ? in->record : (Record) { .claimed = false };
+        int r = 0;
+
+        if (d->write_advisor && in->has_advisor && manager_write_advisor(m, &in->advisor, &ignored) < 0)
+                r = -EIO;
+        if (d->write_pages && manager_write_attr(m, "pages_to_scan", in->pages_to_scan, &ignored) < 0)
+                r = -EIO;
+        if (d->write_sleep && manager_write_attr(m, "sleep_millisecs", in->sleep_millisecs, &ignored) < 0)
+                r = -EIO;
+        if (r < 0) {
+                log_warning("Switching KSM on failed and a scan setting could not be put back: keeping the "
+                            "claim, so that a later restore puts it back.");
+                return;
+        }
+        if (manager_write_record(m, &before) < 0)
+                return;
+        log_notice("Switching KSM on failed: put the scan settings back, the ownership record does not claim KSM.");
+}
+
 /* Carries the decision out: record, sysfs, record, in the order it says; then the Event. Failures
  * end up in *errors. */
 static void manager_apply(Manager *m, const ReconcileInput *in, const ReconcileDecision *d, char **errors) {
@@ -458,6 +500,10 @@ static void manager_apply(Manager *m, const ReconcileInput *in, const ReconcileD
                 r = manager_apply_writes(m, d, errors);
                 if (r < 0 && d->action == KSM_ACTION_RESTORE)
                         return;         /* still ours: keep the claim so the next pass tries again */
+                if (r < 0 && d->action == KSM_ACTION_START && !d->claimed) {
+                        manager_undo_start(m, in, d);
+                        return;
+                }
         }
 
         if (d->record_write_after && manager_write_record(m, &d->new_record) < 0 && !*errors)
@@ -559,7 +605,7 @@ static void manager_publish(Manager *m, const ReconcileDecision *d, const NodeVi
 
         {
                 _cleanup_free_ char *conflict = m->conflict_what ? strdup_printf("Conflict: %s", m->conflict_what) : NULL;
-                const char *failure = errors ?: m->reload_error ?: m->config_error;
+                const char *failure = errors ?: m->reload_error ?: m->source_error ?: m->config_error;
 
                 manager_set_last_error(m, failure ?: conflict ?: (m->source ? m->source->error : NULL));
                 /* A source error while connected is a refused Node patch: tell the cluster; one
@@ -569,6 +615,9 @@ static void manager_publish(Manager *m, const ReconcileDecision *d, const NodeVi
         manager_update_status(m);
         bus_manager_emit_changed(m);
 }
+
+/* How often run is read while it says 2 (someone else unmerging). */
+#define UNMERGE_POLL_USEC USEC_PER_SEC
 
 static int manager_reconcile(Manager *m) {
         _cleanup_free_ char *errors = NULL;
@@ -596,6 +645,14 @@ static int manager_reconcile(Manager *m) {
         manager_publish(m, &d, &g.node, errors);
         manager_update_scan_control(m);
         metrics_histogram_observe(&metrics_counters.reconcile, now_usec(CLOCK_MONOTONIC) - start_usec);
+
+        /* Someone else's unmerge: look again soon rather than at the next RecheckSec, so that KSM
+         * is managed again shortly after run changes. */
+        if (m->snapshot.available && m->snapshot.run == KSM_RUN_UNMERGING &&
+            m->config.recheck_usec > UNMERGE_POLL_USEC) {
+                (void) sd_event_source_set_time_relative(m->recheck_timer, UNMERGE_POLL_USEC);
+                (void) sd_event_source_set_enabled(m->recheck_timer, SD_EVENT_ONESHOT);
+        }
         return 0;
 }
 
@@ -611,12 +668,77 @@ static int on_reconcile(sd_event_source *s, void *userdata) {
 
 /* ---- reload --------------------------------------------------------------------------------- */
 
+/* A source that failed to start after a reload is retried with a backoff, from 1 s up to 1 min:
+ * a kubeconfig or a directory that is only late is picked up without another SIGHUP. */
+#define SOURCE_RETRY_MIN_USEC USEC_PER_SEC
+#define SOURCE_RETRY_MAX_USEC (60 * USEC_PER_SEC)
+
+static void manager_source_retry_off(Manager *m) {
+        m->source_retry_usec = 0;
+        if (m->source_retry_timer)
+                (void) sd_event_source_set_enabled(m->source_retry_timer, SD_EVENT_OFF);
+}
+
+static int on_source_retry(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* Starts the source the configuration asks for; on failure keeps the running one, says so in
+ * LastError, and arms the next attempt. */
+static void manager_try_source(Manager *m) {
+        _cleanup_free_ char *e = NULL;
+        int r;
+
+        r = manager_start_source(m);
+        if (r >= 0) {
+                if (m->source_retry_usec > 0)
+                        log_info("Started the %s source from the reloaded configuration.",
+                                 source_type_to_string(m->config.source_type));
+                manager_source_retry_off(m);
+                m->source_error = mfree(m->source_error);
+                manager_schedule_reconcile(m);
+                return;
+        }
+
+        m->source_retry_usec = m->source_retry_usec == 0 ? SOURCE_RETRY_MIN_USEC :
+                               MIN(m->source_retry_usec * 2, SOURCE_RETRY_MAX_USEC);
+        e = strdup_printf("Failed to start the %s source of the reloaded configuration: %s; %s, retrying in %" PRIu64 " s",
+                          source_type_to_string(m->config.source_type), strerror(-r),
+                          m->source ? "kept the old source" : "no source is running",
+                          m->source_retry_usec / USEC_PER_SEC);
+        if (e)
+                log_warning("%s", e);
+        free(m->source_error);
+        m->source_error = TAKE_PTR(e);
+        manager_schedule_reconcile(m);          /* publishes it as LastError */
+
+        if (!m->source_retry_timer) {
+                r = sd_event_add_time_relative(m->event, &m->source_retry_timer, CLOCK_BOOTTIME,
+                                               m->source_retry_usec, USEC_PER_SEC / 10, on_source_retry, m);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to arm the source retry timer, retrying on the next SIGHUP: %m");
+                        return;
+                }
+                (void) sd_event_source_set_description(m->source_retry_timer, "source-retry");
+                return;
+        }
+        (void) sd_event_source_set_time_relative(m->source_retry_timer, m->source_retry_usec);
+        (void) sd_event_source_set_enabled(m->source_retry_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_source_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        manager_try_source(m);
+        return 0;
+}
+
 static void on_config_warning(const char *file, unsigned line, const char *msg, void *userdata) {
         log_warning("%s:%u: %s", strna(file), line, msg);
 }
 
 int manager_reload(Manager *m) {
         _cleanup_free_ char *file = NULL, *msg = NULL;
+        _cleanup_free_ char *key = NULL;
+        const char *where = NULL;
         Config c;
         bool source_changed, sysfs_changed;
         unsigned line = 0;
@@ -631,6 +753,18 @@ int manager_reload(Manager *m) {
         r = config_load(&c, m->config_path, true, on_config_warning, NULL, &file, &line, &msg);
         if (r >= 0)
                 r = config_verify(&c, &msg);
+        if (r >= 0) {
+                r = config_check_paths(&c, &where, &msg);
+                if (r == -ENOMEM) {
+                        config_done(&c);
+                        return log_oom();
+                }
+                if (r < 0 && where) {
+                        /* "FILE:LINE" of the key at fault. */
+                        free(file);
+                        file = strdup(where);
+                }
+        }
         if (r < 0) {
                 _cleanup_free_ char *e = NULL;
 
@@ -652,11 +786,14 @@ int manager_reload(Manager *m) {
                 return 0;
         }
 
-        /* The node name and the state directory come from the environment at start and stay. */
-        source_changed = c.source_type != m->config.source_type ||
-                         !streq_ptr(c.kubevirt_file, m->config.kubevirt_file) ||
-                         !streq_ptr(c.node_file, m->config.node_file) ||
-                         !streq_ptr(c.kubeconfig, m->config.kubeconfig);
+        /* The node name and the state directory come from the environment at start and stay. The
+         * source is compared with the one running, which a failed start may have kept. */
+        key = manager_source_key(&c);
+        if (!key) {
+                config_done(&c);
+                return log_oom();
+        }
+        source_changed = !streq_ptr(key, m->source_key);
         sysfs_changed = !streq_ptr(c.sysfs_dir, m->config.sysfs_dir);
         if (c.policy != m->config.policy) {
                 m->policy_fresh = true;
@@ -679,13 +816,10 @@ int manager_reload(Manager *m) {
 
         if (sysfs_changed)
                 (void) manager_open_sysfs(m);
-        if (source_changed) {
-                r = manager_start_source(m);
-                if (r < 0) {
-                        (void) free_and_strdup(&m->reload_error, "Failed to start the new source after reload (see the journal)");
-                        manager_set_last_error(m, m->reload_error);
-                }
-        }
+        if (source_changed)
+                manager_try_source(m);
+        else
+                manager_source_retry_off(m);
         (void) manager_arm_recheck(m);
         if (manager_update_metrics_server(m) < 0)
                 return -ENOMEM;
@@ -724,16 +858,19 @@ static int on_unmerge_done(sd_event_source *s, const siginfo_t *si, void *userda
                 log_action_id(LOG_NOTICE, KSMD_MESSAGE_UNMERGED, "unmerge", "unmerging",
                               "Unmerged all KSM pages on node %s.", m->node_name);
 
-        /* Back to where we were: a KSM that ran (ours or not) runs again; reconcile decides the rest. */
-        if (m->unmerge_run_before == KSM_RUN_MERGING && m->sysfs) {
-                int k = ksm_sysfs_write_u64(m->sysfs, "run", KSM_RUN_MERGING);
+        /* Back to where we were: a KSM that ran (ours or not) runs again, a stopped one reads 0
+         * again (the kernel leaves 2 in run, which reconcile takes for someone else's unmerge);
+         * reconcile decides the rest. */
+        if (m->unmerge_run_before != KSM_RUN_UNMERGING && m->sysfs) {
+                int k = ksm_sysfs_write_u64(m->sysfs, "run", m->unmerge_run_before);
                 if (k >= 0) {
                         m->wrote.has_run = m->seen.has_run = true;
-                        m->wrote.run = m->seen.run = KSM_RUN_MERGING;
+                        m->wrote.run = m->seen.run = m->unmerge_run_before;
                 }
                 if (k < 0)
                         log_full_errno_id(LOG_ERR, k, KSMD_MESSAGE_SYSFS_ERROR,
-                                          "Failed to switch KSM back on after unmerging: %m");
+                                          "Failed to write %u back to run after unmerging: %m",
+                                          (unsigned) m->unmerge_run_before);
         }
         manager_schedule_reconcile(m);
 
@@ -966,6 +1103,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->recheck_timer);
         sd_event_source_disable_unref(m->sample_timer);
         sd_event_source_disable_unref(m->sighup_source);
+        sd_event_source_disable_unref(m->source_retry_timer);
         sd_bus_slot_unref(m->object_slot);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -978,6 +1116,8 @@ Manager *manager_free(Manager *m) {
         free(m->last_error);
         free(m->config_error);
         free(m->reload_error);
+        free(m->source_key);
+        free(m->source_error);
         free(m->override_warnings);
         free(m->status);
         free(m->conflict_what);

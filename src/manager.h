@@ -31,6 +31,10 @@ typedef struct Manager {
         sd_event_source *sample_timer;          /* the scan controller's samples; off when it is */
 
         Source *source;
+        char *source_key;                       /* what the running source reads (type and paths) */
+        sd_event_source *source_retry_timer;    /* a source that failed after a reload is retried */
+        uint64_t source_retry_usec;             /* its current backoff; 0: nothing to retry */
+        char *source_error;                     /* why the configured source is not the running one */
         KsmSysfs *sysfs;                        /* NULL: the kernel has no KSM (or SysfsDir missing) */
         UdevMemory *udev_memory;
         MetricsServer *metrics_server;          /* [Metrics] Listen=; NULL: none (manager-metrics.c) */

@@ -94,6 +94,19 @@ void reconcile_decide(const ReconcileInput *in, ReconcileDecision *ret) {
         d.new_record = rec;
         running = in->run == KSM_RUN_MERGING;
 
+        if (in->run == KSM_RUN_UNMERGING) {
+                /* Someone is unmerging (the daemon's own Unmerge() never reaches here): on a real
+                 * kernel a write to run blocks until every page is copied back, and the scan
+                 * settings are not ours to change meanwhile. Nothing is written, the record
+                 * included, until run reads something else; the label says KSM does not run. */
+                d.action = KSM_ACTION_NONE;
+                d.reason = "KSM is unmerging (run=2 written outside this daemon): leaving it alone until run changes";
+                reconcile_node_keys(true, in->run, rec.claimed, &d.label, &d.annotation);
+                d.patch_node = in->have_node && in->selection != SELECTION_HOLD;
+                *ret = d;
+                return;
+        }
+
         if (in->hold) {
                 /* Another writer: no KSM write, no record change, no Node write of the two keys. */
                 d.action = KSM_ACTION_NONE;
@@ -221,6 +234,9 @@ char *reconcile_explain(const ReconcileInput *in, const ReconcileDecision *d, co
                                      conflict);
         if (!in->available)
                 return strdup("KSM is not available in this kernel");
+        if (in->run == KSM_RUN_UNMERGING)
+                return strdup_printf("%s; KSM is unmerging (run=2, written outside this daemon): left alone "
+                                     "until run changes", why);
 
         running = d->write_run ? d->run == KSM_RUN_MERGING : in->run == KSM_RUN_MERGING;
         claimed_after = d->new_record.claimed;

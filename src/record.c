@@ -264,6 +264,7 @@ static int read_record_file(int fd, char **ret) {
 int record_load(const char *dir, Record *ret) {
         _cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;
         _cleanup_free_ char *text = NULL;
+        struct stat st;
         int r;
 
         assert(dir);
@@ -275,9 +276,14 @@ int record_load(const char *dir, Record *ret) {
         if (dir_fd < 0)
                 return errno == ENOENT ? 0 : -errno;
 
-        fd = openat(dir_fd, RECORD_FILE_NAME, O_RDONLY|O_CLOEXEC|O_NOCTTY);
+        /* O_NONBLOCK and a regular file only: a FIFO put there must not stop the event loop. */
+        fd = openat(dir_fd, RECORD_FILE_NAME, O_RDONLY|O_CLOEXEC|O_NOCTTY|O_NONBLOCK);
         if (fd < 0)
                 return errno == ENOENT ? 0 : -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return S_ISDIR(st.st_mode) ? -EISDIR : -EBADMSG;
 
         r = read_record_file(fd, &text);
         if (r < 0)

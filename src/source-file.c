@@ -1,6 +1,8 @@
 /* source-file.c — [Source] Type=file: inotify on two JSON files, atomic write-back of the Node. */
 #include <assert.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -40,7 +42,10 @@ int source_file_read_json(const char *path, json_object **ret, char **reterr_rea
         r = read_full_file(path, JSON_FILE_MAX_BYTES, &buf, &len);
         if (r == -EFBIG && reterr_reason)
                 *reterr_reason = strdup_printf("file larger than %u bytes", JSON_FILE_MAX_BYTES);
-        if (r == -EISDIR)
+        if ((r == -EISDIR || r == -EBADFD) && reterr_reason)
+                *reterr_reason = strdup(r == -EISDIR ? "is a directory, not a file" :
+                                        "not a regular file (a FIFO, socket or device is never read)");
+        if (r == -EISDIR || r == -EBADFD)
                 return -EBADMSG;
         if (r < 0)
                 return r;
@@ -82,24 +87,37 @@ int source_file_read_json(const char *path, json_object **ret, char **reterr_rea
 }
 
 int source_file_write_json(const char *path, json_object *obj) {
-        _cleanup_free_ char *text = NULL;
-        const char *json;
+        _cleanup_free_ char *text = NULL, *target = NULL;
+        uid_t uid = (uid_t) -1;
+        gid_t gid = (gid_t) -1;
         mode_t mode = 0644;
+        const char *json;
         struct stat st;
 
-        json = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
+        /* Compact: pretty printing grew a large Node past what the reader accepts. */
+        json = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!json)
                 return -ENOMEM;
         text = strdup_printf("%s\n", json);
         if (!text)
                 return -ENOMEM;
 
-        /* The replacement keeps the mode of the file it replaces. */
-        if (stat(path, &st) >= 0)
-                mode = st.st_mode & 07777;
+        /* A symlinked Node file stays a link: the new file replaces the link's target, beside it.
+         * A file that is not there yet is created where the path says. */
+        target = realpath(path, NULL);
+        if (!target && errno != ENOENT)
+                return -errno;
 
-        return write_file_atomic(path, text, strlen(text), mode);
+        /* The replacement keeps the owner, group and mode of the file it replaces. */
+        if (stat(target ?: path, &st) >= 0) {
+                if (!S_ISREG(st.st_mode))
+                        return -EBADFD;
+                mode = st.st_mode & 07777;
+                uid = st.st_uid;
+                gid = st.st_gid;
+        }
+
+        return write_file_atomic_owned(target ?: path, text, strlen(text), mode, uid, gid);
 }
 
 static FileSource *file_source(Source *s) {

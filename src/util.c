@@ -446,13 +446,97 @@ int read_full_fd(int fd, size_t max_bytes, char **ret, size_t *ret_size) {
         return 0;
 }
 
+int open_regular_file(const char *path, struct stat *ret_st) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever, and
+         * with it the event loop (SIGTERM included). It does nothing to a regular file. */
+        fd = open(path, O_RDONLY|O_CLOEXEC|O_NOCTTY|O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if (ret_st)
+                *ret_st = st;
+        return TAKE_FD(fd);
+}
+
 int read_full_file(const char *path, size_t max_bytes, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -EBADF;
 
-        fd = open(path, O_RDONLY|O_CLOEXEC|O_NOCTTY);
+        fd = open_regular_file(path, NULL);
         if (fd < 0)
-                return -errno;
+                return fd;
         return read_full_fd(fd, max_bytes, ret, ret_size);
+}
+
+/* The code point of the well-formed UTF-8 sequence at s (its length in *ret_len), or -1. */
+static int32_t utf8_decode(const unsigned char *s, size_t *ret_len) {
+        uint32_t c;
+        size_t n;
+
+        if (s[0] < 0x80) {
+                *ret_len = 1;
+                return s[0];
+        }
+        if (s[0] >= 0xc2 && s[0] <= 0xdf)
+                n = 2, c = s[0] & 0x1f;
+        else if (s[0] >= 0xe0 && s[0] <= 0xef)
+                n = 3, c = s[0] & 0x0f;
+        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+                n = 4, c = s[0] & 0x07;
+        else
+                return -1;      /* a continuation byte, an overlong lead (c0, c1) or beyond U+10FFFF */
+
+        for (size_t i = 1; i < n; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return -1;      /* also stops at the NUL of a cut sequence */
+                c = (c << 6) | (s[i] & 0x3f);
+        }
+        if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)))
+                return -1;      /* overlong, or too large */
+        /* What sd-bus refuses besides: surrogates and the non-characters. */
+        if ((c >= 0xd800 && c <= 0xdfff) || (c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe)
+                return -1;
+        *ret_len = n;
+        return (int32_t) c;
+}
+
+char *utf8_sanitize(const char *s, size_t max_bytes) {
+        const unsigned char *p = (const unsigned char *) strempty(s);
+        size_t len = 0, size = strlen((const char *) p);
+        char *out;
+
+        out = malloc(MIN(size, max_bytes) + 1);
+        if (!out)
+                return NULL;
+
+        while (*p) {
+                size_t n;
+                int32_t c = utf8_decode(p, &n);
+
+                if (c < 0)
+                        n = 1;          /* one '?' per bad byte; resynchronise on the next one */
+                if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
+                        /* A control character (n bytes for a C1 one) or a bad byte: one '?'. */
+                        if (len + 1 > max_bytes)
+                                break;
+                        out[len++] = '?';
+                } else {
+                        if (len + n > max_bytes)
+                                break;
+                        memcpy(out + len, p, n);
+                        len += n;
+                }
+                p += n;
+        }
+        out[len] = 0;
+        return out;
 }
 
 /* A name collision needs the same 64 random bits twice; a few retries cover a weak fallback. */
@@ -501,6 +585,10 @@ static int open_temp_beside(int dir_fd, const char *base, char name[static NAME_
 }
 
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+        return write_file_atomic_owned(path, data, size, mode, (uid_t) -1, (gid_t) -1);
+}
+
+int write_file_atomic_owned(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid) {
         _cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;
         _cleanup_free_ char *dir = NULL;
         char tmp[NAME_MAX + 1];
@@ -526,8 +614,11 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
         if (fd < 0)
                 return fd;
 
+        /* The owner first: chown() clears the set-id bits that the mode may then set again. */
+        r = (uid != (uid_t) -1 || gid != (gid_t) -1) && fchown(fd, uid, gid) < 0 ? -errno : 0;
         /* Exactly mode: the umask may have narrowed it at creation, and must not decide it. */
-        r = fchmod(fd, mode) < 0 ? -errno : 0;
+        if (r >= 0)
+                r = fchmod(fd, mode) < 0 ? -errno : 0;
         if (r >= 0)
                 r = write_all(fd, data, size);
         if (r >= 0 && fsync(fd) < 0)

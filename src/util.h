@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "macro.h"
@@ -67,8 +68,19 @@ int read_fd_into(int fd, char *buf, size_t size, size_t *ret_len);
  * -errno. ret_size may be NULL. */
 int read_full_fd(int fd, size_t max_bytes, char **ret, size_t *ret_size);
 
-/* The same for a path (opened O_RDONLY|O_CLOEXEC|O_NOCTTY). */
+/* The same for a path, which must be a regular file: it is opened O_NONBLOCK (a FIFO or a device
+ * never blocks the caller) and checked with fstat(). -EISDIR for a directory, -EBADFD for anything
+ * else that is not a regular file (FIFO, socket, device), or as read_full_fd(). */
 int read_full_file(const char *path, size_t max_bytes, char **ret, size_t *ret_size);
+
+/* Opens path for reading as read_full_file() does: O_NONBLOCK, and only a regular file. The fd
+ * (its stat in *ret_st when non-NULL), -EISDIR, -EBADFD or -errno. */
+int open_regular_file(const char *path, struct stat *ret_st);
+
+/* A copy of s fit for D-Bus and terminals: valid UTF-8 only (an invalid byte, an overlong form, a
+ * surrogate or a non-character becomes '?'), control characters (C0, DEL, C1) replaced by '?', and
+ * at most max_bytes bytes, cut on a character boundary. NULL gives "". NULL on ENOMEM. */
+char *utf8_sanitize(const char *s, size_t max_bytes);
 
 /* Replaces the file at path with the size bytes of data, atomically and durably: they go to a new
  * file beside it (an exclusive random name starting with ".#"), whose mode is set to exactly mode
@@ -77,3 +89,7 @@ int read_full_file(const char *path, size_t max_bytes, char **ret, size_t *ret_s
  * file is removed and path is left as it was, except when only the final directory fsync failed
  * (path is then replaced, but the rename may not survive a crash). 0 or -errno. */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
+
+/* The same, and the new file is given owner uid and group gid (each (uid_t) -1 / (gid_t) -1 for the
+ * writer's own) before its mode is set. 0 or -errno. */
+int write_file_atomic_owned(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid);

@@ -1201,6 +1201,156 @@ static void test_load_too_big(void **state) {
         assert_string_equal(file, path);
 }
 
+/* --- files refused as a whole: FIFOs, and files that someone other than root could change --- */
+
+typedef enum FileKind {
+        FILE_REGULAR,
+        FILE_FIFO,
+} FileKind;
+
+typedef struct FileCase {
+        const char *name;
+        bool dropin;            /* the file under test is a drop-in (the main file is fine) */
+        FileKind kind;
+        mode_t mode;
+        uid_t uid;              /* 0: leave the owner; else chown (root only) */
+        int r;                  /* config_load()'s return */
+        const char *msg;        /* a part of the message, NULL: no message */
+} FileCase;
+
+static const FileCase file_cases[] = {
+        { "main 0644: read", false, FILE_REGULAR, 0644, 0, 0, NULL },
+        { "main 0600: read", false, FILE_REGULAR, 0600, 0, 0, NULL },
+        { "main 0664: group-writable, refused", false, FILE_REGULAR, 0664, 0, -EPERM, "writable by its group (mode 0664)" },
+        { "main 0646: world-writable, refused", false, FILE_REGULAR, 0646, 0, -EPERM, "writable by everyone (mode 0646)" },
+        { "main 0666: world-writable, refused", false, FILE_REGULAR, 0666, 0, -EPERM, "writable by everyone" },
+        { "main owned by uid 1234: refused", false, FILE_REGULAR, 0644, 1234, -EPERM, "owned by uid 1234" },
+        { "main a FIFO: refused, not waited on", false, FILE_FIFO, 0600, 0, -EBADFD, "not a regular file" },
+        { "drop-in 0644: read", true, FILE_REGULAR, 0644, 0, 0, NULL },
+        { "drop-in 0660: group-writable, refused", true, FILE_REGULAR, 0660, 0, -EPERM, "writable by its group" },
+        { "drop-in 0602: world-writable, refused", true, FILE_REGULAR, 0602, 0, -EPERM, "writable by everyone" },
+        { "drop-in owned by uid 1234: refused", true, FILE_REGULAR, 0644, 1234, -EPERM, "owned by uid 1234" },
+        { "drop-in a FIFO: not a drop-in, skipped", true, FILE_FIFO, 0600, 0, 0, NULL },
+};
+
+static void test_load_file_kind(void **state) {
+        const FileCase *c = *state;
+        _cleanup_rm_rf_ char *dir = make_tmpdir();
+        _cleanup_free_ char *main_path = NULL, *path = NULL, *file = NULL, *msg = NULL;
+        _cleanup_config_ Config cfg = {};
+        unsigned line = 99;
+        int r;
+
+        if (c->uid != 0 && geteuid() != 0)
+                skip();
+
+        assert_true(format_string(&main_path, "%s/k.conf", dir) >= 0);
+        if (c->dropin) {
+                write_file(dir, "k.conf", "[KSM]\nPagesMax=1500\n");
+                assert_int_equal(chmod(main_path, 0644), 0);
+                make_dir(dir, "k.conf.d");
+                assert_true(format_string(&path, "%s/k.conf.d/10-x.conf", dir) >= 0);
+        } else
+                path = strdup(main_path);
+        assert_non_null(path);
+
+        if (c->kind == FILE_FIFO)
+                assert_int_equal(mkfifo(path, c->mode), 0);
+        else {
+                _cleanup_fclose_ FILE *f = fopen(path, "we");
+
+                assert_non_null(f);
+                assert_true(fputs("[KSM]\nPagesMax=2000\n", f) >= 0);
+        }
+        assert_int_equal(chmod(path, c->mode), 0);
+        if (c->uid != 0)
+                assert_int_equal(chown(path, c->uid, c->uid), 0);
+
+        assert_int_equal(config_init(&cfg), 0);
+        r = config_load(&cfg, main_path, false, NULL, NULL, &file, &line, &msg);
+        if (r != c->r)
+                fail_msg("%s: config_load = %d, want %d (%s)", c->name, r, c->r, strna(msg));
+        if (c->r == 0) {
+                if (c->kind == FILE_REGULAR)
+                        assert_int_equal(cfg.pages_max, 2000);
+                return;
+        }
+        assert_string_equal(file, path);
+        assert_int_equal(line, 0);
+        if (!msg || !strstr(msg, c->msg))
+                fail_msg("%s: message \"%s\", want \"%s\" in it", c->name, strna(msg), c->msg);
+}
+
+/* --- config_check_paths(): what start refuses, --check-config refuses, with FILE:LINE --- */
+
+typedef struct PathCase {
+        const char *name;
+        const char *node_file;          /* "@" is replaced by the test directory */
+        int r;
+        const char *where;              /* "FILE:LINE" given, NULL: none */
+        const char *msg;
+} PathCase;
+
+static const PathCase path_cases[] = {
+        { "node file in an existing directory, not there yet: fine", "@/node.json", 0, NULL, NULL },
+        { "node file that exists: fine", "@/exists.json", 0, NULL, NULL },
+        { "a directory path (trailing slash)", "@/x/", -EINVAL, "paths.conf:4", "names a directory" },
+        { "an existing directory", "@/sub", -EINVAL, "paths.conf:4", "is a directory" },
+        { "parent directory missing", "@/missing/node.json", -EINVAL, "paths.conf:4", "No such file or directory" },
+        { "parent is a file", "@/exists.json/node.json", -EINVAL, "paths.conf:4", "is not a directory" },
+        { "a FIFO", "@/fifo", -EINVAL, "paths.conf:4", "not a regular file" },
+};
+
+static void test_check_paths(void **state) {
+        const PathCase *c = *state;
+        _cleanup_rm_rf_ char *dir = make_tmpdir();
+        _cleanup_free_ char *node = NULL, *text = NULL, *msg = NULL, *fifo = NULL;
+        _cleanup_config_ Config cfg = {};
+        const char *at = strchr(c->node_file, '@'), *where = (const char *) 1;
+        unsigned line = 0;
+        int r;
+
+        assert_true(format_string(&node, "%.*s%s%s", (int) (at - c->node_file), c->node_file, dir, at + 1) >= 0);
+        write_file(dir, "exists.json", "{}");
+        make_dir(dir, "sub");
+        assert_true(format_string(&fifo, "%s/fifo", dir) >= 0);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+
+        assert_true(format_string(&text, "[Source]\nType=file\nKubeVirtFile=%s/kubevirt.json\nNodeFile=%s\n", dir, node) >= 0);
+        assert_int_equal(config_init(&cfg), 0);
+        assert_int_equal(config_parse_string(&cfg, text, "paths.conf", NULL, NULL, &line, &msg), 0);
+
+        r = config_check_paths(&cfg, &where, &msg);
+        if (r != c->r)
+                fail_msg("%s: config_check_paths = %d, want %d (%s)", c->name, r, c->r, strna(msg));
+        if (c->r == 0) {
+                assert_null(where);
+                return;
+        }
+        assert_string_equal(where, c->where);
+        if (!msg || !strstr(msg, c->msg) || !strstr(msg, "NodeFile="))
+                fail_msg("%s: message \"%s\", want \"%s\" in it", c->name, strna(msg), c->msg);
+}
+
+/* Type=kubernetes has no file paths to check; a default path has no FILE:LINE. */
+static void test_check_paths_defaults(void **state) {
+        _cleanup_config_ Config cfg = {};
+        _cleanup_free_ char *msg = NULL;
+        const char *where = (const char *) 1;
+
+        assert_int_equal(config_init(&cfg), 0);
+        free(cfg.node_file);
+        cfg.node_file = strdup("/nonexistent-dir-for-test/node.json");
+        assert_non_null(cfg.node_file);
+        assert_int_equal(config_check_paths(&cfg, &where, &msg), -EINVAL);
+        assert_null(where);
+        msg = mfree(msg);
+
+        cfg.source_type = SOURCE_KUBERNETES;
+        assert_int_equal(config_check_paths(&cfg, &where, &msg), 0);
+        assert_null(msg);
+}
+
 /* The shipped example documents every key, commented out, with its built-in default. */
 static char *example_path(void) {
         const char *top = getenv("top_srcdir");
@@ -1317,7 +1467,8 @@ static void test_example_file(void **state) {
 
 int main(void) {
         struct CMUnitTest tests[ELEMENTSOF(good_cases) + ELEMENTSOF(bad_cases) + ELEMENTSOF(bad_message_cases) +
-                                ELEMENTSOF(warn_cases) + ELEMENTSOF(verify_cases) + 20];
+                                ELEMENTSOF(warn_cases) + ELEMENTSOF(verify_cases) +
+                                ELEMENTSOF(file_cases) + ELEMENTSOF(path_cases) + 21];
         size_t n = 0;
 
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_defaults);
@@ -1344,6 +1495,9 @@ int main(void) {
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_load_nul_byte);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_load_wrong_file_types);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_load_too_big);
+        TEST_ADD_TABLE(tests, n, file_cases, test_load_file_kind);
+        TEST_ADD_TABLE(tests, n, path_cases, test_check_paths);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_check_paths_defaults);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_example_file);
 
         return test_run_group("conf", tests, n);

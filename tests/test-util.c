@@ -374,8 +374,118 @@ static void test_write_file_atomic(void **state) {
         assert_int_equal(nftw(base, remove_entry, 8, FTW_DEPTH|FTW_PHYS), 0);
 }
 
+/* --- utf8_sanitize() ------------------------------------------------------------------------ */
+
+typedef struct Utf8Case {
+        const char *name;
+        const char *in;
+        size_t max;
+        const char *out;
+} Utf8Case;
+
+static const Utf8Case utf8_cases[] = {
+        { "plain ASCII", "Failed to read /x", 100, "Failed to read /x" },
+        { "NULL is empty", NULL, 100, "" },
+        { "valid UTF-8 kept (2, 3 and 4 bytes)", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 100, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+        { "a lone 0xff byte", "bad\xff" "byte", 100, "bad?byte" },
+        { "ESC sequence: no ESC left", "red \x1b[31mtext\x1b[0m", 100, "red ?[31mtext?[0m" },
+        { "newline, tab, CR, DEL", "a\nb\tc\rd\x7f" "e", 100, "a?b?c?d?e" },
+        { "C1 control (U+009B, a CSI)", "x\xc2\x9b" "31m", 100, "x?31m" },
+        { "sequence cut at the end (server message cut at 255 bytes)", "abc\xe2\x82", 100, "abc??" },
+        { "continuation byte alone", "a\x80" "b", 100, "a?b" },
+        { "overlong '/' (c0 af)", "\xc0\xaf", 100, "??" },
+        { "overlong 3-byte form", "\xe0\x80\xaf", 100, "???" },
+        { "UTF-16 surrogate", "\xed\xa0\x80", 100, "???" },
+        { "beyond U+10FFFF", "\xf4\x90\x80\x80", 100, "????" },
+        { "non-character U+FFFE", "\xef\xbf\xbe", 100, "???" },
+        { "cut on a character boundary, not inside the euro sign", "ab\xe2\x82\xac", 4, "ab" },
+        { "cut exactly after a character", "ab\xe2\x82\xac" "c", 5, "ab\xe2\x82\xac" },
+        { "cut in ASCII", "abcdef", 3, "abc" },
+        { "zero bytes allowed", "abc", 0, "" },
+};
+
+static void test_utf8_sanitize(void **state) {
+        const Utf8Case *c = *state;
+        _cleanup_free_ char *got = utf8_sanitize(c->in, c->max);
+
+        assert_non_null(got);
+        if (!streq(got, c->out))
+                fail_msg("%s: \"%s\", want \"%s\"", c->name, got, c->out);
+        assert_true(strlen(got) <= c->max);
+        for (const char *p = got; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        fail_msg("%s: control character left", c->name);
+}
+
+/* --- read_full_file() refuses what is not a regular file, without waiting on it ------------ */
+
+static void test_read_full_file_kinds(void **state) {
+        char base[] = "/tmp/test-util.XXXXXX", path[PATH_MAX];
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+
+        assert_non_null(mkdtemp(base));
+
+        /* A FIFO with no writer: open(O_RDONLY) without O_NONBLOCK would wait for ever. */
+        (void) snprintf(path, sizeof(path), "%s/fifo", base);
+        assert_int_equal(mkfifo(path, 0600), 0);
+        assert_int_equal(read_full_file(path, 64, &buf, &len), -EBADFD);
+        assert_int_equal(open_regular_file(path, NULL), -EBADFD);
+        assert_int_equal(unlink(path), 0);
+
+        assert_int_equal(read_full_file(base, 64, &buf, &len), -EISDIR);
+        assert_int_equal(read_full_file("/dev/null", 64, &buf, &len), -EBADFD);
+
+        (void) snprintf(path, sizeof(path), "%s/f", base);
+        assert_int_equal(write_file_atomic(path, "x\n", 2, 0600), 0);
+        assert_int_equal(read_full_file(path, 64, &buf, &len), 0);
+        assert_string_equal(buf, "x\n");
+        /* O_NONBLOCK stays harmless on a regular file: the whole of /proc/meminfo-sized data reads. */
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(rmdir(base), 0);
+}
+
+/* --- write_file_atomic_owned() --------------------------------------------------------------- */
+
+typedef struct OwnedCase {
+        const char *name;
+        uid_t uid;
+        gid_t gid;
+        mode_t mode;
+        bool needs_root;
+} OwnedCase;
+
+static const OwnedCase owned_cases[] = {
+        { "owner and group unchanged (-1, -1)", (uid_t) -1, (gid_t) -1, 0640, false },
+        { "owner 1234:1234, mode 0640", 1234, 1234, 0640, true },
+        { "group only 4321, mode 0664", (uid_t) -1, 4321, 0664, true },
+        { "setgid survives the chown", 1234, 1234, 02750, true },
+};
+
+static void test_write_file_atomic_owned(void **state) {
+        const OwnedCase *c = *state;
+        char base[] = "/tmp/test-util.XXXXXX", path[PATH_MAX];
+        struct stat st;
+
+        if (c->needs_root && geteuid() != 0)
+                skip();
+        assert_non_null(mkdtemp(base));
+        (void) snprintf(path, sizeof(path), "%s/f", base);
+
+        assert_int_equal(write_file_atomic_owned(path, "data", 4, c->mode, c->uid, c->gid), 0);
+        assert_int_equal(stat(path, &st), 0);
+        if ((st.st_mode & 07777) != c->mode)
+                fail_msg("%s: mode %o, want %o", c->name, st.st_mode & 07777, c->mode);
+        if (st.st_uid != (c->uid == (uid_t) -1 ? geteuid() : c->uid))
+                fail_msg("%s: uid %u", c->name, (unsigned) st.st_uid);
+        if (st.st_gid != (c->gid == (gid_t) -1 ? getegid() : c->gid))
+                fail_msg("%s: gid %u", c->name, (unsigned) st.st_gid);
+
+        assert_int_equal(nftw(base, remove_entry, 8, FTW_DEPTH|FTW_PHYS), 0);
+}
+
 int main(void) {
-        struct CMUnitTest tests[ELEMENTSOF(write_cases) + 9];
+        struct CMUnitTest tests[ELEMENTSOF(write_cases) + ELEMENTSOF(utf8_cases) + ELEMENTSOF(owned_cases) + 10];
         size_t n = 0;
 
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_safe_atou64);
@@ -388,6 +498,9 @@ int main(void) {
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_strstrip);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_read_bounded);
         TEST_ADD_TABLE(tests, n, write_cases, test_write_file_atomic);
+        TEST_ADD_TABLE(tests, n, utf8_cases, test_utf8_sanitize);
+        tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_read_full_file_kinds);
+        TEST_ADD_TABLE(tests, n, owned_cases, test_write_file_atomic_owned);
 
         return test_run_group("util", tests, n);
 }

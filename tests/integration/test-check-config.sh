@@ -26,6 +26,7 @@ out_has() { grep -qF -- "$1" "$OUT"; }
 err_has() { grep -qF -- "$1" "$ERR"; }
 
 make_sysfs
+mkdir -p "$T/src"                       # the file source's directory: start refuses a missing one
 write_conf
 
 # 1. A valid file: exit 0, says so on stdout, nothing on stderr.
@@ -65,7 +66,7 @@ rm -rf "$CONF.d"
 
 # 5. An unknown key only warns, naming the key and its place.
 UNK=$T/unknown.conf
-printf '[KSM]\nFrobnicate=1\nPolicy=always\n' > "$UNK"
+printf '[KSM]\nFrobnicate=1\nPolicy=always\n[Source]\nKubeVirtFile=%s\nNodeFile=%s\n' "$KVFILE" "$NODEFILE" > "$UNK"
 run --config "$UNK" --check-config
 check "unknown key: exit 0" rc_is 0
 check "unknown key: stderr names the key" err_has "Frobnicate"
@@ -87,7 +88,79 @@ run --config "$MISSING" --check-config
 check "missing --config: exit 78" rc_is 78
 check "missing --config: stderr names the path" err_has "$MISSING"
 
-# 8. --version, --help, bad usage.
+# 8. What start would refuse, --check-config refuses, with the FILE:LINE of the key.
+write_conf                                      # NodeFile= is on line 4
+sed -i "s|^NodeFile=.*|NodeFile=$T/x/|" "$CONF"
+run --config "$CONF" --check-config
+check "NodeFile=DIR/: exit 78" rc_is 78
+check "NodeFile=DIR/: FILE:4: and the reason" err_has "$CONF:4: NodeFile=$T/x/ names a directory"
+sed -i "s|^NodeFile=.*|NodeFile=$T/no-such-dir/node.json|" "$CONF"
+run --config "$CONF" --check-config
+check "NodeFile= in a missing directory: exit 78" rc_is 78
+check "NodeFile= in a missing directory: FILE:4: names the directory" err_has "$CONF:4: NodeFile=$T/no-such-dir/node.json: directory $T/no-such-dir: No such file or directory"
+sed -i "s|^NodeFile=.*|NodeFile=$T|" "$CONF"
+run --config "$CONF" --check-config
+check "NodeFile= an existing directory: exit 78" rc_is 78
+check "NodeFile= an existing directory: FILE:4:" err_has "$CONF:4: NodeFile=$T is a directory"
+mkfifo "$T/node.fifo"
+sed -i "s|^NodeFile=.*|NodeFile=$T/node.fifo|" "$CONF"
+run --config "$CONF" --check-config
+check "NodeFile= a FIFO: exit 78, not a hang" rc_is 78
+check "NodeFile= a FIFO: FILE:4: not a regular file" err_has "$CONF:4: NodeFile=$T/node.fifo is not a regular file"
+# The daemon refuses the same at start, with the same message and exit status, before the bus.
+sed -i "s|^NodeFile=.*|NodeFile=$T/x/|" "$CONF"
+run --config "$CONF"
+check "start with NodeFile=DIR/: exit 78" rc_is 78
+check "start with NodeFile=DIR/: same FILE:4: message" err_has "$CONF:4: NodeFile=$T/x/ names a directory"
+
+# 9. A FIFO as the configuration file: a clear error, not a hang.
+mkfifo "$T/conf.fifo"
+run --config "$T/conf.fifo" --check-config
+check "config a FIFO: exit 78" rc_is 78
+check "config a FIFO: names the file, says why" err_has "$T/conf.fifo: is not a regular file"
+
+# 10. Permissions: a configuration someone other than root could change is refused, by
+#     --check-config and by the daemon, naming the file (exit 78).
+write_conf
+chmod 0664 "$CONF"
+run --config "$CONF" --check-config
+check "group-writable config: exit 78" rc_is 78
+check "group-writable config: names the file and the mode" err_has "$CONF: is writable by its group (mode 0664)"
+run --config "$CONF"
+check "group-writable config: the daemon refuses to start (exit 78)" rc_is 78
+check "group-writable config: the daemon names the file" err_has "$CONF: is writable by its group"
+chmod 0646 "$CONF"
+run --config "$CONF" --check-config
+check "world-writable config: exit 78" rc_is 78
+check "world-writable config: says everyone" err_has "$CONF: is writable by everyone (mode 0646)"
+chmod 0644 "$CONF"
+mkdir -p "$CONF.d"
+printf '[KSM]\nPolicy=pressure\n' > "$CONF.d/50-x.conf"
+chmod 0666 "$CONF.d/50-x.conf"
+run --config "$CONF" --check-config
+check "world-writable drop-in: exit 78" rc_is 78
+check "world-writable drop-in: names the drop-in" err_has "$CONF.d/50-x.conf: is writable by everyone"
+chmod 0644 "$CONF.d/50-x.conf"
+if [ "$(id -u)" -eq 0 ]; then
+        chown 1234:1234 "$CONF.d/50-x.conf"
+        run --config "$CONF" --check-config
+        check "drop-in owned by uid 1234: exit 78" rc_is 78
+        check "drop-in owned by uid 1234: names the drop-in and the owner" err_has "$CONF.d/50-x.conf: is owned by uid 1234"
+        run --config "$CONF"
+        check "drop-in owned by uid 1234: the daemon refuses to start (exit 78)" rc_is 78
+        chown 1234:1234 "$CONF"; rm -rf "$CONF.d"
+        run --config "$CONF" --check-config
+        check "config owned by uid 1234: exit 78" rc_is 78
+        check "config owned by uid 1234: names the file" err_has "$CONF: is owned by uid 1234"
+        chown 0:0 "$CONF"
+else
+        ok "owned by another user: (skipped, needs root)"
+fi
+rm -rf "$CONF.d"
+run --config "$CONF" --check-config
+check "back to 0644, owned by root: valid again" rc_is 0
+
+# 11. --version, --help, bad usage.
 run --version
 check "--version: exit 0" rc_is 0
 check "--version: prints 'kubevirt-ksmd X.Y.Z'" grep -qE '^kubevirt-ksmd [0-9]+\.[0-9]+\.[0-9]+' "$OUT"
