@@ -867,8 +867,12 @@ static int check_source_path(const char *key, const char *path, char **reterr_ms
         dir = slash == path ? strdup("/") : strndup(path, (size_t) (slash - path));
         if (!dir)
                 return -ENOMEM;
-        if (stat(dir, &st) < 0)
+        if (stat(dir, &st) < 0) {
+                /* The unit creates its ConfigurationDirectory= before the daemon starts. */
+                if (errno == ENOENT && streq(dir, CONF_SOURCE_DIR))
+                        return 0;
                 return set_reterr(reterr_msg, -EINVAL, "%s=%s: directory %s: %s", key, path, dir, strerror(errno));
+        }
         if (!S_ISDIR(st.st_mode))
                 return set_reterr(reterr_msg, -EINVAL, "%s=%s: %s is not a directory", key, path, dir);
         if (stat(path, &st) < 0)

@@ -26,6 +26,8 @@ typedef enum SourceType {
 #define CONF_DEFAULT_SYSFS_DIR          "/sys/kernel/mm/ksm"
 #define CONF_DEFAULT_MEMINFO_FILE       "/proc/meminfo"
 #define CONF_DEFAULT_STATE_DIR          LOCALSTATEDIR "/lib/kubevirt-ksmd"
+/* The unit's ConfigurationDirectory=: systemd creates it before the daemon starts. */
+#define CONF_SOURCE_DIR                 SYSCONFDIR "/kubevirt-ksmd"
 #define CONF_DEFAULT_KUBEVIRT_FILE      SYSCONFDIR "/kubevirt-ksmd/kubevirt.json"
 #define CONF_DEFAULT_NODE_FILE          SYSCONFDIR "/kubevirt-ksmd/node.json"
 #define CONF_DEFAULT_RECHECK_USEC       (30 * UINT64_C(1000000))

@@ -7,7 +7,8 @@
 
 MAN=$top_srcdir/man/kubevirt-ksmd.conf.5
 ROOT=$T/root
-mkdir -p "$ROOT/etc"
+# As after "make install" or the package: the file source's directory exists.
+mkdir -p "$ROOT/etc/kubevirt-ksmd"
 cp "$top_srcdir/src/kubevirt-ksmd.conf.example" "$ROOT/etc/kubevirt-ksmd.conf"
 
 # The example, with the roff escapes it uses turned into plain text.

@@ -35,6 +35,7 @@ check "the Grafana dashboard is JSON with panels and an instance variable" \
 
 # ==== 1. --check-config refuses bad Listen= values with FILE:LINE ==================================
 make_sysfs
+mkdir -p "$(dirname "$KVFILE")" "$(dirname "$NODEFILE")"   # --check-config wants the source's directories
 for bad in "localhost:9842" "127.0.0.1:0" "127.0.0.1" "::1:9842" "[::1]" "127.0.0.1:99999"; do
         write_conf "
 [Metrics]
