@@ -56,7 +56,10 @@ declare -A DAMAGED=(
         [saved pages_to_scan 2^40]='{"version":1,"claimed":true,"saved":{"pages_to_scan":1099511627776,"sleep_millisecs":20}}'
         [saved sleep_millisecs negative]='{"version":1,"claimed":true,"saved":{"pages_to_scan":100,"sleep_millisecs":-20}}'
 )
-write_damaged() { if [ "$1" = binary ]; then head -c 512 "$KSMD" >"$STATE/state.json"; else printf '%s' "${DAMAGED[$1]}" >"$STATE/state.json"; fi; }
+write_damaged() {
+        if [ "$1" = binary ]; then printf '\177ELF\002\001\001\000\000\000\377\376{"version":1}\000' >"$STATE/state.json"
+        else printf '%s' "${DAMAGED[$1]}" >"$STATE/state.json"; fi
+}
 
 for kind in truncated corrupt empty "foreign JSON" "older unversioned format" binary \
             "saved pages_to_scan 0" "saved pages_to_scan 2^40" "saved sleep_millisecs negative"; do
@@ -119,7 +122,8 @@ EOF
 chmod +x "$T/ksmd-ns"
 export REAL_KSMD
 mkdir -p "$T/probe"
-if ! unshare -m --propagation private mount -t tmpfs -o size=64k tmpfs "$T/probe" 2>"$T/probe.err"; then
+if ! unshare -m --propagation private sh -c 'mount -t tmpfs -o size=64k tmpfs "$0" && mount --bind "$0" "$0" &&
+                mount -o remount,bind,ro "$0"' "$T/probe" 2>"$T/probe.err"; then
         for w in "read-only state directory" "full state directory" "damaged record in a read-only state directory"; do
                 TAP_N=$((TAP_N + 1)); echo "ok $TAP_N # SKIP $w: no mount namespace here ($(head -n1 "$T/probe.err"))"
         done
