@@ -367,7 +367,7 @@ int record_load_or_set_aside(const char *dir, Record *ret, char **reterr_damage)
         if (!aside)
                 return -ENOMEM;
         *reterr_damage = strdup_printf("Ownership record %s/" RECORD_FILE_NAME " is damaged (%s) and was not used, %s; "
-                                       "ownership of KSM follows the node annotation until the record is rewritten",
+                                       "falling back to the node annotation",
                                        dir, r == -ERANGE ? "a saved setting is out of range" :
                                        "truncated, corrupt or not written by this daemon", aside);
         if (!*reterr_damage)
