@@ -192,6 +192,19 @@ declare -A SCEN_POINTS=(
 )
 SCENARIOS="claim tune restore reload unmerge advisor_claim advisor_restore"
 
+# A name that is not in the table, or a bad count, arms nothing: said, and the daemon carries on.
+if [ -z "${ONLY_POINT:-}" ]; then
+        SRC=file
+        for bad in no-such-point write-run:0 write-run:x; do
+                : >"$LOG"; rm -rf "$STATE"; prep_claim
+                hooked_start "$bad"
+                wait_until $((20 * SLOW)) up_and_settled
+                check "KSMD_CRASH_AT=$bad: the daemon says it arms nothing" log_has "KSMD_CRASH_AT=$bad.*not armed"
+                check "KSMD_CRASH_AT=$bad: and claims KSM as usual" eval 'alive && ksm_is 1 1111 11'
+                stop_daemon
+        done
+fi
+
 # ONLY_SOURCE=file|kube and ONLY_POINT=NAME narrow the run by hand.
 for SRC in file kube; do
         [ -z "${ONLY_SOURCE:-}" ] || [ "$ONLY_SOURCE" = "$SRC" ] || continue
