@@ -111,10 +111,11 @@ run_case() {
         hooked_start "$point"
         if [ -n "${TRIGGER:-}" ]; then
                 # A change made once the daemon is up: the point is on its way.
-                wait_until $((20 * SLOW)) up_and_settled || { not_ok "$what: the daemon did not come up"; stop_daemon KILL; return; }
-                eval "$TRIGGER"
+                # (stderr here and below: bash's own "Killed" notice of the job is expected, not news)
+                wait_until $((20 * SLOW)) up_and_settled 2>/dev/null ||
+                        { not_ok "$what: the daemon did not come up"; stop_daemon KILL; return; }
+                eval "$TRIGGER" 2>/dev/null
         fi
-        # (stderr: bash's own "Killed" notice of the job is expected, not news)
         if ! wait_until $((15 * SLOW)) eval '! alive' 2>/dev/null; then
                 not_ok "$what: the daemon was not killed there"
                 stop_daemon KILL >/dev/null 2>&1
