@@ -40,20 +40,24 @@ static bool in_range(uint32_t v, uint32_t max) {
         return v >= 1 && v <= max;
 }
 
-bool record_saved_in_range(const Record *r) {
+static bool saved_rate_in_range(const Record *r) {
+        return !r->have_saved ||
+                (in_range(r->saved_pages_to_scan, RECORD_PAGES_MAX) &&
+                 in_range(r->saved_sleep_millisecs, RECORD_SLEEP_MSEC_MAX));
+}
+
+static bool saved_advisor_in_range(const Record *r) {
         const KsmAdvisor *a = &r->saved_advisor;
 
-        if (r->have_saved &&
-            (!in_range(r->saved_pages_to_scan, RECORD_PAGES_MAX) ||
-             !in_range(r->saved_sleep_millisecs, RECORD_SLEEP_MSEC_MAX)))
-                return false;
-        if (r->have_saved_advisor &&
-            (!in_range(a->target_scan_time_sec, RECORD_SCAN_SEC_MAX) ||
-             !in_range(a->max_cpu, RECORD_CPU_PERCENT_MAX) ||
-             !in_range(a->min_pages, RECORD_PAGES_MAX) ||
-             !in_range(a->max_pages, RECORD_PAGES_MAX)))
-                return false;
-        return true;
+        return !r->have_saved_advisor ||
+                (in_range(a->target_scan_time_sec, RECORD_SCAN_SEC_MAX) &&
+                 in_range(a->max_cpu, RECORD_CPU_PERCENT_MAX) &&
+                 in_range(a->min_pages, RECORD_PAGES_MAX) &&
+                 in_range(a->max_pages, RECORD_PAGES_MAX));
+}
+
+bool record_saved_in_range(const Record *r) {
+        return saved_rate_in_range(r) && saved_advisor_in_range(r);
 }
 
 char *record_format(const Record *r) {
@@ -64,12 +68,14 @@ char *record_format(const Record *r) {
 
         assert(r);
 
-        /* Settings the kernel held that could not be put back are not saved at all: giving
-         * KSM back then leaves the scan settings as they are, as for an ownership taken over
-         * from the annotation. So every record written loads again. */
+        /* Settings the kernel held that could not be put back are not saved (the rate and the
+         * advisor each as a whole): giving KSM back then leaves them as they are, as for an
+         * ownership taken over from the annotation. So every record written loads again. */
         if (!record_saved_in_range(r)) {
-                Record copy = { .claimed = r->claimed };
+                Record copy = *r;
 
+                copy.have_saved = copy.have_saved && saved_rate_in_range(r);
+                copy.have_saved_advisor = copy.have_saved_advisor && saved_advisor_in_range(r);
                 return record_format(&copy);
         }
 

@@ -32,8 +32,8 @@ int record_set_aside(const char *dir);
 int record_save(const char *dir, const Record *r);
 
 /* Serialises and parses the record (pure; used by record_save/record_load and the tests).
- * record_format returns a malloc'd string or NULL on ENOMEM (saved settings that are not
- * record_saved_in_range are left out); record_parse returns 0, -EBADMSG or -ERANGE as
+ * record_format returns a malloc'd string or NULL on ENOMEM (the saved rate, or the saved
+ * advisor settings, that are not record_saved_in_range are left out); record_parse returns 0, -EBADMSG or -ERANGE as
  * record_load. */
 char *record_format(const Record *r);
 int record_parse(const char *text, Record *ret);

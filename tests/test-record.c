@@ -30,7 +30,7 @@ typedef struct FormatCase {
         const char *name;
         Record r;
         const char *text;
-        bool drops_saved;               /* the saved settings are out of range: not written */
+        bool drops_saved;               /* the saved rate is out of range: not written */
 } FormatCase;
 
 static const FormatCase format_cases[] = {
@@ -52,11 +52,17 @@ static const FormatCase format_cases[] = {
         { "sleep 2^32-1 from the kernel: nothing saved",
           { .claimed = true, .have_saved = true, .saved_pages_to_scan = 100, .saved_sleep_millisecs = UINT32_MAX },
           "{\"version\":1,\"claimed\":true}\n", true },
-        { "advisor max_cpu 0 from the kernel: nothing saved",
+        { "advisor max_cpu 0 from the kernel: the advisor not saved, the rate still is",
           { .claimed = true, .have_saved = true, .saved_pages_to_scan = 100, .saved_sleep_millisecs = 20,
             .have_saved_advisor = true, .saved_advisor = { .target_scan_time_sec = 200, .max_cpu = 0,
                                                             .min_pages = 500, .max_pages = 30000 } },
-          "{\"version\":1,\"claimed\":true}\n", true },
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":100,\"sleep_millisecs\":20}}\n" },
+        { "pages 0 but a sane advisor: only the advisor saved",
+          { .claimed = true, .have_saved = true, .saved_pages_to_scan = 0, .saved_sleep_millisecs = 20,
+            .have_saved_advisor = true, .saved_advisor = { .target_scan_time_sec = 200, .max_cpu = 70,
+                                                            .min_pages = 500, .max_pages = 30000 } },
+          "{\"version\":1,\"claimed\":true,\"saved_advisor\":{\"mode\":\"none\",\"target_scan_time\":200,"
+          "\"max_cpu\":70,\"min_pages_to_scan\":500,\"max_pages_to_scan\":30000}}\n", true },
         { "values ignored when not saved",
           { .claimed = false, .have_saved = false, .saved_pages_to_scan = 7, .saved_sleep_millisecs = 8 },
           "{\"version\":1,\"claimed\":false}\n" },

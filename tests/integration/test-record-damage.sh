@@ -104,7 +104,22 @@ check "older record: not set aside" test ! -e "$STATE/state.json.corrupt"
 check "older record: LastError empty" prop_is LastError '""'
 stop_daemon
 
-# ---- 3. a state directory that is read-only or full (a private mount namespace) ------------------
+# ---- 3. the kernel held a nonsense rate before the claim: it is not saved, so never put back ----
+setup 0 0 44 false
+write_kubevirt '{}'
+start_daemon
+eventually "pages_to_scan 0 before the claim: KSM switched on at 1111/11" $((5 * SLOW)) ksm_is 1 1111 11
+check "pages_to_scan 0 before the claim: the record claims without a saved rate" \
+        grep -q '^{"version":1,"claimed":true,"saved_advisor":' "$STATE/state.json"
+write_kubevirt absent
+eventually "pages_to_scan 0 before the claim: deselected: KSM off, 1111/11 left, 0 not written back" $((5 * SLOW)) \
+        ksm_is 0 1111 11
+eventually "pages_to_scan 0 before the claim: released" $((5 * SLOW)) record_is '{"version":1,"claimed":false}'
+check "pages_to_scan 0 before the claim: no damage reported" eval '! log_has "is damaged"'
+check "pages_to_scan 0 before the claim: LastError empty" prop_is LastError '""'
+stop_daemon
+
+# ---- 4. a state directory that is read-only or full (a private mount namespace) ------------------
 REAL_KSMD=$KSMD
 cat >"$T/ksmd-ns" <<'EOF'
 #!/bin/bash
