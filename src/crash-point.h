@@ -16,5 +16,5 @@ void crash_point(const char *name);
 /* The point after a successful write of a KSM sysfs attribute: "write-ATTR". */
 void crash_point_after_write(const char *attr);
 
-/* The table, for --help-like listings and the unit test: NULL-terminated. */
+/* The table, NULL-terminated (test-crash-points.sh reads it from crash-point.c). */
 extern const char *const crash_point_names[];
