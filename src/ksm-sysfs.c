@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <sys/stat.h>
 
+#include "crash-point.h"
 #include "ksm-sysfs.h"
 #include "macro.h"
 #include "util.h"
@@ -160,6 +161,7 @@ static int write_attr(const KsmSysfs *k, const char *attr, const char *data, siz
         if ((size_t) n != len)
                 return -EIO;
 
+        crash_point_after_write(attr);
         return 0;
 }
 

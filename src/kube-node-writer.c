@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "crash-point.h"
 #include "event-util.h"
 #include "kube-node-writer.h"
 #include "kube-objects.h"
@@ -69,6 +70,7 @@ static void patch_retry_later(KubeNodeWriter *w, uint64_t delay_usec) {
 static void patch_accepted(KubeNodeWriter *w, const char *body) {
         _cleanup_(json_object_putp) json_object *obj = body ? json_tokener_parse(body) : NULL;
 
+        crash_point("node-patch-after");
         w->failures = 0;
         w->patch_error = mfree(w->patch_error);
         w->patch_inflight = (json_object_put(w->patch_inflight), NULL);

@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus-manager.h"
+#include "crash-point.h"
 #include "kube-objects.h"
 #include "log.h"
 #include "macro.h"
@@ -222,15 +223,18 @@ static void manager_update_selection(Manager *m, const NodeView *node, bool have
 }
 
 static void manager_load_record(Manager *m) {
+        _cleanup_free_ char *damage = NULL;
         int r;
 
-        r = record_load(m->state_dir, &m->record);
+        r = record_load_or_set_aside(m->state_dir, &m->record, &damage);
+        if (damage && m->record_state != RECORD_CORRUPT && free_and_strdup(&m->record_error, damage) >= 0)
+                log_full_errno_id(LOG_WARNING, 0, KSMD_MESSAGE_RECORD_ERROR, "%s.", damage);
         if (r > 0)
                 m->record_state = RECORD_VALID;
         else if (r == 0)
                 m->record_state = RECORD_NONE;
         else {
-                if (m->record_state != RECORD_CORRUPT)
+                if (m->record_state != RECORD_CORRUPT && !damage)
                         log_full_errno_id(LOG_WARNING, r, KSMD_MESSAGE_RECORD_ERROR,
                                           "Ownership record %s/" RECORD_FILE_NAME " is unreadable (%s), "
                                           "falling back to the node annotation " KSM_ANNOTATION_MANAGED ".",
@@ -495,6 +499,7 @@ static void manager_apply(Manager *m, const ReconcileInput *in, const ReconcileD
                 (void) free_and_strdup(errors, "Failed to write the ownership record; KSM left unchanged");
                 return;
         }
+        if (d->record_write_before) crash_point("record-written-before-sysfs");
 
         if (m->sysfs && (d->write_run || d->write_pages || d->write_sleep || d->write_advisor)) {
                 r = manager_apply_writes(m, d, errors);
@@ -508,6 +513,7 @@ static void manager_apply(Manager *m, const ReconcileInput *in, const ReconcileD
 
         if (d->record_write_after && manager_write_record(m, &d->new_record) < 0 && !*errors)
                 (void) free_and_strdup(errors, "Failed to write the ownership record");
+        else if (d->record_write_after) crash_point("record-written-after-sysfs");
 
         if (*errors || !m->source)
                 return;
@@ -561,6 +567,7 @@ static int manager_patch_node(Manager *m, const NodeView *node, const char *labe
 
         log_info("Updating node %s: %s", m->node_name,
                  json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        crash_point("node-patch-before");
         r = source_patch_node(m->source, patch);
         if (r < 0)
                 return r;       /* logged by the source */
@@ -605,7 +612,7 @@ static void manager_publish(Manager *m, const ReconcileDecision *d, const NodeVi
 
         {
                 _cleanup_free_ char *conflict = m->conflict_what ? strdup_printf("Conflict: %s", m->conflict_what) : NULL;
-                const char *failure = errors ?: m->reload_error ?: m->source_error ?: m->config_error;
+                const char *failure = errors ?: m->reload_error ?: m->source_error ?: m->config_error ?: m->record_error;
 
                 manager_set_last_error(m, failure ?: conflict ?: (m->source ? m->source->error : NULL));
                 /* A source error while connected is a refused Node patch: tell the cluster; one
@@ -801,7 +808,9 @@ int manager_reload(Manager *m) {
         }
 
         config_move(&m->config, &c);
+        crash_point("reload-mid");
         m->reload_error = mfree(m->reload_error);
+        m->record_error = mfree(m->record_error);
         if (m->log_level_override >= 0)
                 log_set_max_level(m->log_level_override);
         else if (m->config.log_level >= 0)
@@ -858,6 +867,7 @@ static int on_unmerge_done(sd_event_source *s, const siginfo_t *si, void *userda
                 log_action_id(LOG_NOTICE, KSMD_MESSAGE_UNMERGED, "unmerge", "unmerging",
                               "Unmerged all KSM pages on node %s.", m->node_name);
 
+        crash_point("unmerge-finished");
         /* Back to where we were: a KSM that ran (ours or not) runs again, a stopped one reads 0
          * again (the kernel leaves 2 in run, which reconcile takes for someone else's unmerge);
          * reconcile decides the rest. */
@@ -924,6 +934,7 @@ int manager_start_unmerge(Manager *m, sd_bus_message *msg) {
         m->wrote.has_run = m->seen.has_run = true;
         m->wrote.run = m->seen.run = KSM_RUN_UNMERGING;
         m->unmerge_message = sd_bus_message_ref(msg);
+        crash_point("unmerge-started");
         return 0;
 }
 
@@ -1118,6 +1129,7 @@ Manager *manager_free(Manager *m) {
         free(m->reload_error);
         free(m->source_key);
         free(m->source_error);
+        free(m->record_error);
         free(m->override_warnings);
         free(m->status);
         free(m->conflict_what);

@@ -79,6 +79,7 @@ typedef struct Manager {
         char *last_error;
         char *config_error;                     /* the selector/config problem, if any */
         char *reload_error;                     /* the last refused reload, until one succeeds */
+        char *record_error;                     /* a damaged record found, until the next reload */
         char *override_warnings;                /* the last override-annotation complaints said */
         int log_level_override;                 /* --log-level, which wins over LogLevel=; -1: none */
         char *status;

@@ -1,6 +1,8 @@
 /* record.c — the ownership record as JSON in the state directory: atomic, fsync'ed, strictly validated. */
 #include <assert.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <json-c/json.h>
 
@@ -11,6 +13,14 @@
 #define RECORD_VERSION          1
 /* A record is under 100 bytes; anything near this bound is not ours. */
 #define RECORD_MAX_BYTES        (64 * 1024)
+
+/* What may be put back. The kernel takes any unsigned int for pages_to_scan, sleep_millisecs and
+ * the advisor's page bounds, but 0 pages stalls KSM, 0 ms makes ksmd spin, and values beyond
+ * these bounds are not settings anyone chose: a record holding them is damaged, not obeyed. */
+#define RECORD_PAGES_MAX        UINT32_C(10000000)
+#define RECORD_SLEEP_MSEC_MAX   UINT32_C(3600000)       /* one hour */
+#define RECORD_SCAN_SEC_MAX     UINT32_C(604800)        /* one week */
+#define RECORD_CPU_PERCENT_MAX  UINT32_C(100)           /* advisor_max_cpu is a percentage */
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
@@ -26,6 +36,30 @@ static int object_add(json_object *o, const char *key, json_object *val) {
         return 0;
 }
 
+static bool in_range(uint32_t v, uint32_t max) {
+        return v >= 1 && v <= max;
+}
+
+static bool saved_rate_in_range(const Record *r) {
+        return !r->have_saved ||
+                (in_range(r->saved_pages_to_scan, RECORD_PAGES_MAX) &&
+                 in_range(r->saved_sleep_millisecs, RECORD_SLEEP_MSEC_MAX));
+}
+
+static bool saved_advisor_in_range(const Record *r) {
+        const KsmAdvisor *a = &r->saved_advisor;
+
+        return !r->have_saved_advisor ||
+                (in_range(a->target_scan_time_sec, RECORD_SCAN_SEC_MAX) &&
+                 in_range(a->max_cpu, RECORD_CPU_PERCENT_MAX) &&
+                 in_range(a->min_pages, RECORD_PAGES_MAX) &&
+                 in_range(a->max_pages, RECORD_PAGES_MAX));
+}
+
+bool record_saved_in_range(const Record *r) {
+        return saved_rate_in_range(r) && saved_advisor_in_range(r);
+}
+
 char *record_format(const Record *r) {
         _cleanup_(json_object_putp) json_object *o = NULL, *saved = NULL;
         const char *s;
@@ -33,6 +67,17 @@ char *record_format(const Record *r) {
         size_t len;
 
         assert(r);
+
+        /* Settings the kernel held that could not be put back are not saved (the rate and the
+         * advisor each as a whole): giving KSM back then leaves them as they are, as for an
+         * ownership taken over from the annotation. So every record written loads again. */
+        if (!record_saved_in_range(r)) {
+                Record copy = *r;
+
+                copy.have_saved = copy.have_saved && saved_rate_in_range(r);
+                copy.have_saved_advisor = copy.have_saved_advisor && saved_advisor_in_range(r);
+                return record_format(&copy);
+        }
 
         o = json_object_new_object();
         if (!o)
@@ -238,6 +283,8 @@ int record_parse(const char *text, Record *ret) {
         r = parse_object(o, &rec);
         if (r < 0)
                 return r;
+        if (!record_saved_in_range(&rec))
+                return -ERANGE;
 
         *ret = rec;
         return 0;
@@ -294,6 +341,50 @@ int record_load(const char *dir, Record *ret) {
                 return r;
 
         return 1;
+}
+
+int record_set_aside(const char *dir) {
+        _cleanup_close_ int dir_fd = -EBADF;
+
+        assert(dir);
+
+        dir_fd = open(dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+        if (dir_fd < 0)
+                return -errno;
+        if (renameat(dir_fd, RECORD_FILE_NAME, dir_fd, RECORD_DAMAGED_NAME) < 0)
+                return -errno;
+        /* The rename is what matters after a crash; losing it only means finding the damage again. */
+        (void) fsync(dir_fd);
+        return 0;
+}
+
+int record_load_or_set_aside(const char *dir, Record *ret, char **reterr_damage) {
+        _cleanup_free_ char *aside = NULL;
+        int r, k;
+
+        assert(dir);
+        assert(ret);
+        assert(reterr_damage);
+
+        *reterr_damage = NULL;
+        r = record_load(dir, ret);
+        if (r != -EBADMSG && r != -ERANGE)
+                return r;
+
+        k = record_set_aside(dir);
+        if (k >= 0)
+                aside = strdup_printf("kept as %s/" RECORD_DAMAGED_NAME, dir);
+        else
+                aside = strdup_printf("could not be kept aside as " RECORD_DAMAGED_NAME ": %s", strerror(-k));
+        if (!aside)
+                return -ENOMEM;
+        *reterr_damage = strdup_printf("Ownership record %s/" RECORD_FILE_NAME " is damaged (%s) and was not used, %s; "
+                                       "falling back to the node annotation",
+                                       dir, r == -ERANGE ? "a saved setting is out of range" :
+                                       "truncated, corrupt or not written by this daemon", aside);
+        if (!*reterr_damage)
+                return -ENOMEM;
+        return r;
 }
 
 int record_save(const char *dir, const Record *rec) {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crash-point.h"
 #include "kube-objects.h"
 #include "log.h"
 #include "macro.h"
@@ -372,6 +373,7 @@ static int file_source_patch_node(Source *s, json_object *patch) {
         if (r < 0)
                 return log_full_errno_id(LOG_ERR, r, KSMD_MESSAGE_NODE_UPDATE_ERROR, "Failed to write Node file %s: %m",
                                          f->node_file);
+        crash_point("node-patch-after");
 
         log_debug("Patched Node file %s with %s", f->node_file,
                   json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));

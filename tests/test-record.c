@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "record.h"
 #include "test-tables.h"
+#include "util.h"
 
 static void check_record(const char *name, const Record *got, const Record *want) {
         if (got->claimed != want->claimed || got->have_saved != want->have_saved ||
@@ -29,6 +30,7 @@ typedef struct FormatCase {
         const char *name;
         Record r;
         const char *text;
+        bool drops_saved;               /* the saved rate is out of range: not written */
 } FormatCase;
 
 static const FormatCase format_cases[] = {
@@ -41,9 +43,26 @@ static const FormatCase format_cases[] = {
         { "claimed without saved tuning",
           { .claimed = true },
           "{\"version\":1,\"claimed\":true}\n" },
-        { "u32 extremes",
-          { .claimed = true, .have_saved = true, .saved_pages_to_scan = 0, .saved_sleep_millisecs = UINT32_MAX },
-          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":0,\"sleep_millisecs\":4294967295}}\n" },
+        { "restorable extremes",
+          { .claimed = true, .have_saved = true, .saved_pages_to_scan = 1, .saved_sleep_millisecs = 3600000 },
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":1,\"sleep_millisecs\":3600000}}\n" },
+        { "pages 0 from the kernel: nothing saved, nothing to restore later",
+          { .claimed = true, .have_saved = true, .saved_pages_to_scan = 0, .saved_sleep_millisecs = 20 },
+          "{\"version\":1,\"claimed\":true}\n", true },
+        { "sleep 2^32-1 from the kernel: nothing saved",
+          { .claimed = true, .have_saved = true, .saved_pages_to_scan = 100, .saved_sleep_millisecs = UINT32_MAX },
+          "{\"version\":1,\"claimed\":true}\n", true },
+        { "advisor max_cpu 0 from the kernel: the advisor not saved, the rate still is",
+          { .claimed = true, .have_saved = true, .saved_pages_to_scan = 100, .saved_sleep_millisecs = 20,
+            .have_saved_advisor = true, .saved_advisor = { .target_scan_time_sec = 200, .max_cpu = 0,
+                                                            .min_pages = 500, .max_pages = 30000 } },
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":100,\"sleep_millisecs\":20}}\n" },
+        { "pages 0 but a sane advisor: only the advisor saved",
+          { .claimed = true, .have_saved = true, .saved_pages_to_scan = 0, .saved_sleep_millisecs = 20,
+            .have_saved_advisor = true, .saved_advisor = { .target_scan_time_sec = 200, .max_cpu = 70,
+                                                            .min_pages = 500, .max_pages = 30000 } },
+          "{\"version\":1,\"claimed\":true,\"saved_advisor\":{\"mode\":\"none\",\"target_scan_time\":200,"
+          "\"max_cpu\":70,\"min_pages_to_scan\":500,\"max_pages_to_scan\":30000}}\n", true },
         { "values ignored when not saved",
           { .claimed = false, .have_saved = false, .saved_pages_to_scan = 7, .saved_sleep_millisecs = 8 },
           "{\"version\":1,\"claimed\":false}\n" },
@@ -63,6 +82,8 @@ static void test_format_roundtrip(void **state) {
         r = record_parse(text, &back);
         if (r != 0)
                 fail_msg("%s: record_parse = %d", c->name, r);
+        if (c->drops_saved)
+                want = (Record) { .claimed = c->r.claimed };
         if (!want.have_saved)
                 want.saved_pages_to_scan = want.saved_sleep_millisecs = 0;
         check_record(c->name, &back, &want);
@@ -141,6 +162,53 @@ static const ParseCase parse_cases[] = {
         { "duplicate key, last one wrong", "{\"version\":1,\"claimed\":true,\"claimed\":\"no\"}\n", -EBADMSG, {} },
         { "comment", "/* x */{\"version\":1,\"claimed\":true}\n", -EBADMSG, {} },
         { "unclosed", "{\"version\":1,\"claimed\":true\n", -EBADMSG, {} },
+
+        /* Formats that are not this one. */
+        { "older record without the advisor's settings: still loads",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":333,\"sleep_millisecs\":44}}\n",
+          0, { .claimed = true, .have_saved = true, .saved_pages_to_scan = 333, .saved_sleep_millisecs = 44 } },
+        { "unversioned flat record of another tool",
+          "{\"claimed\":true,\"pages_to_scan\":100,\"sleep_millisecs\":20}\n", -EBADMSG, {} },
+        { "a Kubernetes Node object",
+          "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node01\"}}\n", -EBADMSG, {} },
+        { "the record wrapped in an array", "[{\"version\":1,\"claimed\":true}]\n", -EBADMSG, {} },
+        { "binary (PNG signature)", "\x89PNG\r\n\x1a\n\x01\x02", -EBADMSG, {} },
+        { "UTF-8 byte order mark", "\xef\xbb\xbf{\"version\":1,\"claimed\":true}\n", -EBADMSG, {} },
+
+        /* Saved settings that must never be written back. */
+        { "saved pages 0",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":0,\"sleep_millisecs\":20}}\n", -ERANGE, {} },
+        { "saved pages 2^40",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":1099511627776,\"sleep_millisecs\":20}}\n",
+          -EBADMSG, {} },
+        { "saved pages above 10^7",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":10000001,\"sleep_millisecs\":20}}\n",
+          -ERANGE, {} },
+        { "saved pages 10^7",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":10000000,\"sleep_millisecs\":20}}\n",
+          0, { .claimed = true, .have_saved = true, .saved_pages_to_scan = 10000000, .saved_sleep_millisecs = 20 } },
+        { "saved sleep 0",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":100,\"sleep_millisecs\":0}}\n", -ERANGE, {} },
+        { "saved sleep above an hour",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":100,\"sleep_millisecs\":3600001}}\n",
+          -ERANGE, {} },
+        { "saved sleep 2^32-1",
+          "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":100,\"sleep_millisecs\":4294967295}}\n",
+          -ERANGE, {} },
+        { "released record with out-of-range saved settings",
+          "{\"version\":1,\"claimed\":false,\"saved\":{\"pages_to_scan\":0,\"sleep_millisecs\":0}}\n", -ERANGE, {} },
+        { "saved advisor max_cpu 101",
+          "{\"version\":1,\"claimed\":true,\"saved_advisor\":{\"mode\":\"none\",\"target_scan_time\":200,"
+          "\"max_cpu\":101,\"min_pages_to_scan\":500,\"max_pages_to_scan\":30000}}\n", -ERANGE, {} },
+        { "saved advisor target 0",
+          "{\"version\":1,\"claimed\":true,\"saved_advisor\":{\"mode\":\"none\",\"target_scan_time\":0,"
+          "\"max_cpu\":70,\"min_pages_to_scan\":500,\"max_pages_to_scan\":30000}}\n", -ERANGE, {} },
+        { "saved advisor min pages 0",
+          "{\"version\":1,\"claimed\":true,\"saved_advisor\":{\"mode\":\"none\",\"target_scan_time\":200,"
+          "\"max_cpu\":70,\"min_pages_to_scan\":0,\"max_pages_to_scan\":30000}}\n", -ERANGE, {} },
+        { "saved advisor in range",
+          "{\"version\":1,\"claimed\":true,\"saved_advisor\":{\"mode\":\"scan-time\",\"target_scan_time\":200,"
+          "\"max_cpu\":100,\"min_pages_to_scan\":1,\"max_pages_to_scan\":10000000}}\n", 0, { .claimed = true } },
 };
 
 static void test_parse(void **state) {
@@ -387,12 +455,85 @@ static void test_save_dir_errors(void **state) {
         remove_dir(base);
 }
 
+/* A damaged record is moved to state.json.corrupt with a sentence saying what was found; a good
+ * one, or none, is left alone and says nothing. */
+typedef struct AsideCase {
+        const char *name;
+        const char *content;            /* NULL: no record file */
+        int r;
+        const char *says;               /* in the damage sentence; NULL: no sentence, nothing moved */
+} AsideCase;
+
+static const AsideCase aside_cases[] = {
+        { "aside: valid record stays", "{\"version\":1,\"claimed\":true}\n", 1, NULL },
+        { "aside: no record", NULL, 0, NULL },
+        { "aside: empty file", "", -EBADMSG, "truncated, corrupt or not written by this daemon" },
+        { "aside: truncated", "{\"version\":1,\"claimed\":tr", -EBADMSG, "truncated, corrupt" },
+        { "aside: foreign JSON", "{\"kind\":\"Node\"}", -EBADMSG, "not written by this daemon" },
+        { "aside: binary", "\x7f" "ELF\x02\x01\x01", -EBADMSG, "corrupt" },
+        { "aside: pages 0", "{\"version\":1,\"claimed\":true,\"saved\":{\"pages_to_scan\":0,\"sleep_millisecs\":20}}",
+          -ERANGE, "a saved setting is out of range" },
+};
+
+static void test_set_aside(void **state) {
+        const AsideCase *c = *state;
+        char base[64], path[PATH_MAX], aside[PATH_MAX];
+        _cleanup_free_ char *damage = NULL;
+        struct stat st;
+        Record got;
+        int r;
+
+        make_tmpdir(base, sizeof(base));
+        (void) snprintf(path, sizeof(path), "%s/" RECORD_FILE_NAME, base);
+        (void) snprintf(aside, sizeof(aside), "%s/" RECORD_DAMAGED_NAME, base);
+        if (c->content)
+                write_file(base, RECORD_FILE_NAME, c->content, strlen(c->content));
+
+        memset(&got, 0xaa, sizeof(got));
+        r = record_load_or_set_aside(base, &got, &damage);
+        if (r != c->r)
+                fail_msg("%s: record_load_or_set_aside = %d, want %d", c->name, r, c->r);
+        if (!c->says) {
+                if (damage)
+                        fail_msg("%s: unexpected damage report \"%s\"", c->name, damage);
+                if (stat(aside, &st) == 0)
+                        fail_msg("%s: a record was set aside", c->name);
+                if (c->content && stat(path, &st) < 0)
+                        fail_msg("%s: the record is gone", c->name);
+        } else {
+                _cleanup_free_ char *kept = NULL;
+                size_t len = 0;
+
+                if (!damage || !strstr(damage, c->says) || !strstr(damage, aside))
+                        fail_msg("%s: damage report \"%s\" should say \"%s\" and name %s", c->name, strna(damage),
+                                 c->says, aside);
+                check_record(c->name, &got, &(Record) {});
+                if (stat(path, &st) == 0)
+                        fail_msg("%s: the damaged record is still in place", c->name);
+                /* Kept byte for byte. */
+                {
+                        _cleanup_close_ int fd = open(aside, O_RDONLY|O_CLOEXEC);
+
+                        if (fd < 0 || read_full_fd(fd, 4096, &kept, &len) < 0)
+                                fail_msg("%s: %s not readable", c->name, aside);
+                        if (len != strlen(c->content) || memcmp(kept, c->content, len) != 0)
+                                fail_msg("%s: %s differs from the damaged record", c->name, aside);
+                }
+                /* The next load finds no record: the daemon starts afresh from the annotation. */
+                damage = mfree(damage);
+                assert_int_equal(record_load_or_set_aside(base, &got, &damage), 0);
+                assert_null(damage);
+        }
+        remove_dir(base);
+}
+
 int main(void) {
-        struct CMUnitTest tests[ELEMENTSOF(format_cases) + ELEMENTSOF(parse_cases) + 4];
+        struct CMUnitTest tests[ELEMENTSOF(format_cases) + ELEMENTSOF(parse_cases) + ELEMENTSOF(aside_cases) + 4];
         size_t n = 0;
 
         TEST_ADD_TABLE(tests, n, format_cases, test_format_roundtrip);
         TEST_ADD_TABLE(tests, n, parse_cases, test_parse);
+        TEST_ADD_TABLE(tests, n, aside_cases, test_set_aside);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_parse_truncated);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_save_load);
         tests[n++] = (struct CMUnitTest) cmocka_unit_test(test_load_errors);
