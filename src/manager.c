@@ -310,6 +310,7 @@ static int manager_gather(Manager *m, Gathered *g, ReconcileInput *ret) {
                 .available = m->snapshot.available,
                 .selection = m->selection,
                 .run = m->snapshot.run,
+                .pages_merged = m->snapshot.pages_shared > 0 || m->snapshot.pages_sharing > 0,
                 .pages_to_scan = m->snapshot.pages_to_scan,
                 .sleep_millisecs = m->snapshot.sleep_millisecs,
                 .pages_locked = streq(m->snapshot.advisor_mode, "scan-time"),
@@ -654,9 +655,8 @@ static int manager_reconcile(Manager *m) {
         metrics_histogram_observe(&metrics_counters.reconcile, now_usec(CLOCK_MONOTONIC) - start_usec);
 
         /* Someone else's unmerge: look again soon rather than at the next RecheckSec, so that KSM
-         * is managed again shortly after run changes. */
-        if (m->snapshot.available && m->snapshot.run == KSM_RUN_UNMERGING &&
-            m->config.recheck_usec > UNMERGE_POLL_USEC) {
+         * is managed again shortly after it is done. */
+        if (reconcile_unmerge_in_progress(&in) && m->config.recheck_usec > UNMERGE_POLL_USEC) {
                 (void) sd_event_source_set_time_relative(m->recheck_timer, UNMERGE_POLL_USEC);
                 (void) sd_event_source_set_enabled(m->recheck_timer, SD_EVENT_ONESHOT);
         }

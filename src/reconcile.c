@@ -41,6 +41,13 @@ static bool record_equal(const Record *a, const Record *b) {
 /* Ownership as far as it can be proven. The local record wins; without a usable one the
  * node annotation is the record of last resort (the seeds' "internal record"), so KSM is
  * only switched off where either says the daemon switched it on. */
+/* run=2 with merged pages left: someone's unmerge is under way, and a write to run would block
+ * until it ends. With none left the unmerge is over and 2 means stopped, like 0. */
+bool reconcile_unmerge_in_progress(const ReconcileInput *in) {
+        assert(in);
+        return in->available && in->run == KSM_RUN_UNMERGING && in->pages_merged;
+}
+
 static Record effective_record(const ReconcileInput *in) {
         if (in->record_state == RECORD_VALID)
                 return in->record;
@@ -94,13 +101,13 @@ void reconcile_decide(const ReconcileInput *in, ReconcileDecision *ret) {
         d.new_record = rec;
         running = in->run == KSM_RUN_MERGING;
 
-        if (in->run == KSM_RUN_UNMERGING) {
+        if (reconcile_unmerge_in_progress(in)) {
                 /* Someone is unmerging (the daemon's own Unmerge() never reaches here): on a real
                  * kernel a write to run blocks until every page is copied back, and the scan
                  * settings are not ours to change meanwhile. Nothing is written, the record
                  * included, until run reads something else; the label says KSM does not run. */
                 d.action = KSM_ACTION_NONE;
-                d.reason = "KSM is unmerging (run=2 written outside this daemon): leaving it alone until run changes";
+                d.reason = "KSM is unmerging (run=2 written outside this daemon): leaving it alone until it is done";
                 reconcile_node_keys(true, in->run, rec.claimed, &d.label, &d.annotation);
                 d.patch_node = in->have_node && in->selection != SELECTION_HOLD;
                 *ret = d;
@@ -234,9 +241,9 @@ char *reconcile_explain(const ReconcileInput *in, const ReconcileDecision *d, co
                                      conflict);
         if (!in->available)
                 return strdup("KSM is not available in this kernel");
-        if (in->run == KSM_RUN_UNMERGING)
+        if (reconcile_unmerge_in_progress(in))
                 return strdup_printf("%s; KSM is unmerging (run=2, written outside this daemon): left alone "
-                                     "until run changes", why);
+                                     "until it is done", why);
 
         running = d->write_run ? d->run == KSM_RUN_MERGING : in->run == KSM_RUN_MERGING;
         claimed_after = d->new_record.claimed;

@@ -38,6 +38,9 @@ typedef struct ReconcileInput {
         bool available;                 /* the kernel has KSM (SysfsDir/run exists) */
         Selection selection;
         KsmRun run;                     /* what sysfs says now */
+        bool pages_merged;              /* pages_shared or pages_sharing non-zero: with run=2, an
+                                         * unmerge is still under way (the kernel leaves 2 in run
+                                         * after it, with both at zero) */
         uint32_t pages_to_scan;         /* now */
         uint32_t sleep_millisecs;       /* now */
         bool pages_locked;              /* advisor_mode=scan-time: pages_to_scan may not be written */
@@ -94,6 +97,7 @@ typedef struct ReconcileDecision {
         const char *reason;
 } ReconcileDecision;
 
+bool reconcile_unmerge_in_progress(const ReconcileInput *in);
 void reconcile_decide(const ReconcileInput *in, ReconcileDecision *ret);
 
 /* The selection from the cluster's KSM configuration and this node's labels (may be NULL):

@@ -125,6 +125,8 @@ eventually "write-back, plain file: label true" "$W" node_label_is true
 check "write-back, plain file: owner 1234:1234 kept" test "$(stat -c %u:%g "$NODEFILE")" = 1234:1234
 check "write-back, plain file: mode 0640 kept" test "$(stat -c %a "$NODEFILE")" = 640
 pages=$(sysfs pages_to_scan); sleepms=$(sysfs sleep_millisecs)
+# An unmerge under way: run reads 2 and merged pages are left.
+echo 10 > "$SYSFS/pages_shared"; echo 40 > "$SYSFS/pages_sharing"
 echo 2 > "$SYSFS/run"
 busctl --system call "$BUS" "$OBJ" "$IFACE" Reconcile
 eventually "run=2: Reason says it is unmerging" "$W" reason_has "unmerging"
@@ -135,8 +137,9 @@ check "run=2: pages_to_scan not written" sysfs_is pages_to_scan "$pages"
 check "run=2: sleep_millisecs not written" sysfs_is sleep_millisecs "$sleepms"
 check "run=2: still claimed in the record" record_claimed true
 check "record: state.json is mode 0600" test "$(stat -c %a "$STATE/state.json")" = 600
-echo 0 > "$SYSFS/run"
-eventually "run=2 ended (run=0): switched on again within the poll, not RecheckSec=30" 3 sysfs_is run 1
+# The kernel leaves 2 in run once every page is copied back.
+echo 0 > "$SYSFS/pages_shared"; echo 0 > "$SYSFS/pages_sharing"
+eventually "unmerge done (run=2, nothing merged): switched on again within the poll, not RecheckSec=30" 3 sysfs_is run 1
 eventually "run=2 ended: label true" "$W" node_label_is true
 check "run=2 ended: no conflict held" prop_is Conflict '""'
 # The daemon's own Unmerge() still works: run goes 2, then back to 1.
