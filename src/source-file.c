@@ -80,7 +80,7 @@ int source_file_read_json(const char *path, json_object **ret, char **reterr_rea
         return 0;
 }
 
-int source_file_write_json(const char *path, json_object *obj) {
+int source_file_write_json(const char *path, json_object *obj, const struct stat *expect) {
         _cleanup_free_ char *text = NULL;
         const char *json;
         mode_t mode = 0644;
@@ -98,7 +98,8 @@ int source_file_write_json(const char *path, json_object *obj) {
         if (stat(path, &st) >= 0)
                 mode = st.st_mode & 07777;
 
-        return write_file_atomic(path, text, strlen(text), mode);
+        return expect ? write_file_atomic_unless_changed(path, text, strlen(text), mode, expect)
+                      : write_file_atomic(path, text, strlen(text), mode);
 }
 
 static FileSource *file_source(Source *s) {
@@ -336,26 +337,50 @@ static int file_source_patch_node(Source *s, json_object *patch) {
         FileSource *f = file_source(s);
         _cleanup_(json_object_putp) json_object *cur = NULL, *patched = NULL;
         _cleanup_free_ char *reason = NULL;
+        bool stale;
         int r;
 
         /* Patch what is on disk now, not our cached copy, so that concurrent edits of other keys
-         * survive. If the file does not parse, leave it alone: someone is editing it. */
-        r = source_file_read_json(f->node_file, &cur, &reason);
-        if (r < 0)
-                return log_warning_errno(r, "Not updating Node file %s, it cannot be read (%s).",
-                                         f->node_file, reason ?: strerror(-r));
+         * survive; and when an editor replaces the file between that read and the rename, start
+         * again rather than undo its edit. If the file does not parse, leave it alone: someone
+         * is editing it. */
+        for (unsigned attempt = 0;; attempt++) {
+                struct stat st;
 
-        r = json_merge_patch(cur, patch, &patched);
-        if (r < 0)
-                return log_oom();
+                if (stat(f->node_file, &st) < 0)
+                        return log_warning_errno(errno, "Not updating Node file %s, it cannot be read: %m",
+                                                 f->node_file);
+                json_object_put(cur);
+                cur = NULL;
+                reason = mfree(reason);
+                r = source_file_read_json(f->node_file, &cur, &reason);
+                if (r < 0)
+                        return log_warning_errno(r, "Not updating Node file %s, it cannot be read (%s).",
+                                                 f->node_file, reason ?: strerror(-r));
 
-        r = source_file_write_json(f->node_file, patched);
+                json_object_put(patched);
+                patched = NULL;
+                r = json_merge_patch(cur, patch, &patched);
+                if (r < 0)
+                        return log_oom();
+
+                r = source_file_write_json(f->node_file, patched, attempt < 5 ? &st : NULL);
+                if (r != -ESTALE)
+                        break;
+                log_debug("Node file %s changed while being patched; patching the new one.", f->node_file);
+        }
         if (r < 0)
                 return log_error_errno(r, "Failed to write Node file %s: %m", f->node_file);
 
         log_debug("Patched Node file %s with %s", f->node_file,
                   json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        /* The file on disk had an edit the view had not seen yet (its inotify event is still
+         * queued, and will find nothing new once this write is in the view): the reconcile that
+         * sent this patch decided without it, so another one must run. */
+        stale = !json_equal_or_both_null(cur, s->node);
         source_set_node(s, patched);
+        if (stale)
+                source_notify(s);
         return 0;
 }
 

@@ -13,5 +13,7 @@ int source_file_new(sd_event *e, const char *node_name, const char *kubevirt_fil
 int source_file_read_json(const char *path, json_object **ret, char **reterr_reason);
 
 /* Writes obj to path atomically (temporary file in the same directory, fsync, rename, fsync of
- * the directory), keeping the old file's mode. 0 or -errno. */
-int source_file_write_json(const char *path, json_object *obj);
+ * the directory), keeping the old file's mode. With expect, only while path is still the file
+ * expect describes (else -ESTALE, path untouched). 0 or -errno. */
+struct stat;
+int source_file_write_json(const char *path, json_object *obj, const struct stat *expect);

@@ -500,8 +500,15 @@ static int open_temp_beside(int dir_fd, const char *base, char name[static NAME_
         return -EEXIST;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+static bool same_file(const struct stat *a, const struct stat *b) {
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static int write_file_atomic_full(const char *path, const void *data, size_t size, mode_t mode,
+                                  const struct stat *expect) {
         _cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;
+        struct stat st;
         _cleanup_free_ char *dir = NULL;
         char tmp[NAME_MAX + 1];
         const char *slash, *base;
@@ -535,6 +542,8 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
         if (r >= 0)
                 /* close() can report a deferred write error (NFS); do not lose it. */
                 r = close(TAKE_FD(fd)) < 0 ? -errno : 0;
+        if (r >= 0 && expect && (fstatat(dir_fd, base, &st, 0) < 0 || !same_file(&st, expect)))
+                r = -ESTALE;
         if (r >= 0 && renameat(dir_fd, tmp, dir_fd, base) < 0)
                 r = -errno;
         if (r < 0) {
@@ -547,4 +556,14 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
                 return -errno;
 
         return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+        return write_file_atomic_full(path, data, size, mode, NULL);
+}
+
+int write_file_atomic_unless_changed(const char *path, const void *data, size_t size, mode_t mode,
+                                     const struct stat *expect) {
+        assert_return(expect, -EINVAL);
+        return write_file_atomic_full(path, data, size, mode, expect);
 }

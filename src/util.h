@@ -77,3 +77,10 @@ int read_full_file(const char *path, size_t max_bytes, char **ret, size_t *ret_s
  * file is removed and path is left as it was, except when only the final directory fsync failed
  * (path is then replaced, but the rename may not survive a crash). 0 or -errno. */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
+
+/* The same, for a read-modify-write: -ESTALE (and path left alone) when, just before the rename,
+ * path is no longer the file described by expect (another writer replaced or changed it since it
+ * was read). */
+struct stat;
+int write_file_atomic_unless_changed(const char *path, const void *data, size_t size, mode_t mode,
+                                     const struct stat *expect);
