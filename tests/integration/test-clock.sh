@@ -108,4 +108,18 @@ else
         echo "# time namespaces not available here (needs root and Linux 5.6): part 2 not run"
 fi
 
+# ---- 3. bench/clock-jump.sh, dry run (the real run steps the host's clock: run by hand) -------
+out=$(env -u KSMD_VALGRIND bash "$top_srcdir/bench/clock-jump.sh" --dry-run --build-dir "$top_builddir" \
+        --recheck 1 --window 2 2>&1)
+rc=$?
+check "bench/clock-jump.sh --dry-run: exit 0" test "$rc" -eq 0
+check "bench/clock-jump.sh --dry-run: 4 phases measured, every check passed" \
+        eval '[ "$(grep -c "^ok .*run=0 by hand corrected" <<<"$out")" -eq 4 ] && ! grep -q "^not ok" <<<"$out"'
+check "bench/clock-jump.sh --dry-run: the results table" eval 'grep -q "^# | true time again " <<<"$out"'
+check "bench/clock-jump.sh --dry-run: the clock was not touched" \
+        eval 'grep -q "^# dry run: the clock was not touched" <<<"$out" && ! grep -q "CLOCK_REALTIME stepped" <<<"$out"'
+check "bench/clock-jump.sh: a bad argument is a usage error (exit 2)" \
+        eval 'bash "$top_srcdir/bench/clock-jump.sh" --window x >/dev/null 2>&1; [ $? -eq 2 ]'
+[ "$rc" -eq 0 ] || sed 's/^/# clock-jump: /' <<<"$out" | tail -20
+
 finish
