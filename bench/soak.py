@@ -497,6 +497,10 @@ def soak(args, source):
             changes = watch.get()[1] - changes0
         else:
             patches, changes = env.file_writebacks(writes0)
+            # The editor's read-modify-write can still lose a write-back of the daemon (the file
+            # replaced between its last check and its rename): the daemon sees another writer and
+            # corrects it once, which is a real change too.
+            corrections = env.debug_count("Someone else changed what this daemon manages")
         lines, counter = env.log_lines()
         alive = env.ksmd.poll() is None
     finally:
@@ -512,7 +516,8 @@ def soak(args, source):
         "converge_ms_median": round(cm[len(cm) // 2], 1), "converge_ms_p99": round(cm[int(len(cm) * 0.99)], 1),
         "converge_ms_max": round(cm[-1], 1),
         "start": fig_start, "end": fig_end, "samples": [(round(t), f) for t, f in samples],
-        "node_writes": patches, "real_changes": changes, "log_lines": lines,
+        "node_writes": patches, "real_changes": changes,
+        "corrections": corrections if source == "file" else 0, "log_lines": lines,
         "top_messages": counter.most_common(8), "daemon_alive_at_end": alive, "exit_status": rc,
     }
     return res
@@ -535,15 +540,15 @@ def report(res):
         log("# Node PATCHes received by the server: %d; real label/annotation changes: %d"
             % (res["node_writes"], res["real_changes"]))
     else:
-        log("# Node file write-backs: %d; real label/annotation changes among them: %d"
-            % (res["node_writes"], res["real_changes"]))
+        log("# Node file write-backs: %d; real label/annotation changes among them: %d, "
+            "corrections of an editor's lost update: %d" % (res["node_writes"], res["real_changes"], res["corrections"]))
     log("# lines logged at info and above: %d (%.2f per edit)" % (res["log_lines"], res["log_lines"] / max(1, res["edits"])))
     for m, c in res["top_messages"]:
         log("#   %6d  %s" % (c, m))
     if res["bursts_not_converged"]:
         ok = False
         log("not ok - %s: %d bursts did not converge" % (s, res["bursts_not_converged"]))
-    bound = res["real_changes"]
+    bound = res["real_changes"] + res.get("corrections", 0)
     if res["node_writes"] > bound:
         ok = False
         log("not ok - %s: %d node writes > bound %d" % (s, res["node_writes"], bound))
