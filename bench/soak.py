@@ -15,7 +15,9 @@ Usage (root: the bus policy lets only root own org.kubevirt.KSM1):
     python3 bench/soak.py --build-dir BUILD [--source kube|file|both]
         [--kube-minutes 10] [--file-minutes 5] [--burst-max 30] [--seed 1]
         [--converge-timeout 15] [--sample-sec 60] [--keep]
-Exit status 0 when every burst converged and the bounds held, 1 otherwise.
+Exit status 0 when every burst converged and the bounds held, 1 otherwise. With $KSMD_VALGRIND
+set the daemon runs under valgrind (a memory error or a leak fails the run, exit status 99).
+tests/integration/test-soak-short.sh runs it for a few seconds per source in make check.
 """
 
 import argparse
@@ -146,8 +148,14 @@ class Env:
                    STATE_DIRECTORY=self.state)
         env.pop("JOURNAL_STREAM", None)
         self.logf = open(self.log, "ab")
-        self.ksmd = subprocess.Popen([os.path.join(self.args.build_dir, "kubevirt-ksmd"), "--config", self.conf,
-                                      "--log-level=debug"], env=env, stdout=self.logf, stderr=self.logf)
+        wrap = []
+        if os.environ.get("KSMD_VALGRIND"):
+            # As the integration tests do: a memory error or a leak is exit status 99.
+            wrap = ["valgrind", "--quiet", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+                    "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99",
+                    "--log-file=" + os.path.join(self.t, "valgrind.log")]
+        self.ksmd = subprocess.Popen(wrap + [os.path.join(self.args.build_dir, "kubevirt-ksmd"), "--config", self.conf,
+                                             "--log-level=debug"], env=env, stdout=self.logf, stderr=self.logf)
         self.procs.append(self.ksmd)
 
     def run_is(self, v):
@@ -158,11 +166,16 @@ class Env:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 try:
-                    p.wait(10)
+                    p.wait(60)
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
         rc = self.ksmd.returncode if self.ksmd else None
+        vg = os.path.join(self.t, "valgrind.log")
+        if rc == 99 and os.path.exists(vg):
+            with open(vg, errors="replace") as f:
+                for line in f:
+                    log("# valgrind: " + line.rstrip())
         if not self.args.keep:
             shutil.rmtree(self.t, ignore_errors=True)
         else:
@@ -393,7 +406,7 @@ def soak(args, source):
             want = "true" if expect else "false"
             return env.run_is("1" if expect else "0") and pair_now() == (want, want)
 
-        if not wait_for(lambda: converged(False), 30, 0.05):
+        if not wait_for(lambda: converged(False), 60, 0.05):
             raise SystemExit("the daemon did not reach its first state: run %s, pair %s"
                              % (read_text(os.path.join(env.sysfs, "run")), pair_now()))
         patches0 = 0
