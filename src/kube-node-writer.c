@@ -183,7 +183,8 @@ int kube_node_writer_patch(KubeNodeWriter *w, json_object *patch) {
         assert(w);
 
         json_object_put(w->patch_pending);
-        w->patch_pending = json_object_get(patch);
+        /* The same as the patch on its way: that one already brings the Node there. */
+        w->patch_pending = w->patch_req && json_object_equal(patch, w->patch_inflight) ? NULL : json_object_get(patch);
         if (!w->patch_req && !event_timer_armed(w->patch_retry))
                 patch_send(w);
         return 0;

@@ -37,6 +37,10 @@ struct KubeReflector {
 
         json_object *store;             /* "namespace/name" → object */
         char *resource_version;
+        char *put_key, *put_rv;         /* put from a write's answer; its watch event not seen yet */
+        unsigned put_skips;             /* events held back meanwhile */
+        char *seen_rv[16];              /* the resourceVersions of the last events */
+        unsigned seen_next;
         bool synced;                    /* listed at least once */
         bool current;                   /* a watch is established (or the CRD is absent) */
         bool relist;                    /* the next attempt is a LIST */
@@ -142,6 +146,61 @@ static void reflector_store_delete(KubeReflector *r, json_object *obj) {
         r->changed = true;
 }
 
+static const char *object_rv(json_object *obj) {
+        json_object *meta, *rv;
+
+        if (!json_object_object_get_ex(obj, "metadata", &meta) || !json_object_object_get_ex(meta, "resourceVersion", &rv))
+                return NULL;
+        return json_object_get_string(rv);
+}
+
+static void reflector_put_forget(KubeReflector *r) {
+        r->put_key = mfree(r->put_key);
+        r->put_rv = mfree(r->put_rv);
+        r->put_skips = 0;
+}
+
+static void reflector_seen_add(KubeReflector *r, json_object *obj) {
+        const char *rv = object_rv(obj);
+
+        if (rv && free_and_strdup(&r->seen_rv[r->seen_next], rv) >= 0)
+                r->seen_next = (r->seen_next + 1) % ELEMENTSOF(r->seen_rv);
+}
+
+static bool reflector_seen(KubeReflector *r, const char *rv) {
+        for (size_t i = 0; i < ELEMENTSOF(r->seen_rv); i++)
+                if (streq_ptr(r->seen_rv[i], rv))
+                        return true;
+        return false;
+}
+
+static void reflector_seen_forget(KubeReflector *r) {
+        reflector_put_forget(r);
+        for (size_t i = 0; i < ELEMENTSOF(r->seen_rv); i++)
+                r->seen_rv[i] = mfree(r->seen_rv[i]);
+}
+
+/* Past this many events without the one of a write's answer, it is not coming (it cannot be
+ * overtaken: events come in order): the event at hand is taken. */
+#define PUT_MAX_SKIPS 64
+
+/* Events come in order: until the event of the object put from a write's answer arrives, every
+ * event about that object is older than what the store holds, and must not replace it (a
+ * reconcile on that older view would send the same patch again). True: obj is held back. */
+static bool reflector_put_is_newer(KubeReflector *r, json_object *obj) {
+        const char *rv = object_rv(obj);
+        char key[512];
+
+        reflector_seen_add(r, obj);
+        if (!r->put_rv || !store_key(obj, key, sizeof(key)) || !streq_ptr(key, r->put_key))
+                return false;
+        if (streq_ptr(rv, r->put_rv) || ++r->put_skips > PUT_MAX_SKIPS) {
+                reflector_put_forget(r);
+                return false;
+        }
+        return true;
+}
+
 static int reflector_set_rv(KubeReflector *r, const char *rv) {
         if (!rv || !*rv)
                 return 0;
@@ -193,6 +252,7 @@ static void on_list_done(KubeRequest *req, int error, long status, const char *b
 
         json_object_put(r->store);
         r->store = json_object_new_object();
+        reflector_seen_forget(r);
         for (size_t i = 0; i < n; i++)
                 (void) reflector_store_put(r, items[i]);
         kube_list_free(items, n);
@@ -215,9 +275,11 @@ static int on_watch_event(const WatchEvent *e, void *userdata) {
         switch (e->type) {
         case WATCH_EVENT_ADDED:
         case WATCH_EVENT_MODIFIED:
-                (void) reflector_store_put(r, e->object);
+                if (!reflector_put_is_newer(r, e->object))
+                        (void) reflector_store_put(r, e->object);
                 break;
         case WATCH_EVENT_DELETED:
+                reflector_put_forget(r);
                 reflector_store_delete(r, e->object);
                 break;
         case WATCH_EVENT_BOOKMARK:
@@ -371,6 +433,7 @@ KubeReflector *kube_reflector_free(KubeReflector *r) {
         if (r->store)
                 json_object_put(r->store);
         free(r->resource_version);
+        reflector_seen_forget(r);
         free(r->what);
         free(r->resource);
         free(r->path);
@@ -387,8 +450,23 @@ json_object *kube_reflector_store(const KubeReflector *r) {
 }
 
 int kube_reflector_put(KubeReflector *r, json_object *obj) {
-        if (!r->synced)
+        json_object *old = NULL;
+        const char *rv = object_rv(obj);
+        char key[512];
+
+        if (!r->synced || !rv || !store_key(obj, key, sizeof(key)))
                 return 0;
+        /* A write that changed nothing keeps the resourceVersion and has no watch event to wait
+         * for; and the watch may have brought the write's event (and newer ones) already. */
+        if (json_object_object_get_ex(r->store, key, &old) && streq_ptr(object_rv(old), rv))
+                return 0;
+        if (reflector_seen(r, rv))
+                return 0;
+        reflector_put_forget(r);
+        if (free_and_strdup(&r->put_key, key) < 0 || free_and_strdup(&r->put_rv, rv) < 0) {
+                reflector_put_forget(r);
+                return -ENOMEM;
+        }
         return reflector_store_put(r, obj);
 }
 

@@ -37,8 +37,10 @@ void kube_reflector_start(KubeReflector *r);
 
 /* The objects, "namespace/name" → object. Borrowed; replaced by each LIST. */
 json_object *kube_reflector_store(const KubeReflector *r);
-/* Adds or replaces obj (a new reference is taken) in a store that was listed at least once.
- * 1 stored, 0 ignored (not listed yet, or obj has no name). */
+/* Adds or replaces obj (a new reference is taken), a write's answer, in a store that was listed
+ * at least once; until the watch brings the event of obj's resourceVersion, the older events of
+ * that object in between are not stored. 1 stored, 0 ignored (not listed yet, obj has no name or
+ * no resourceVersion, or the same one as the object stored), -ENOMEM. */
 int kube_reflector_put(KubeReflector *r, json_object *obj);
 
 /* Listed at least once: the store is the server's view (perhaps a little late). */

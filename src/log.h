@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <syslog.h>
 
 #include "macro.h"
@@ -19,6 +20,17 @@ int log_get_max_level(void);
 
 /* Adds KSM_NODE= to every journal record (NULL to drop it). */
 void log_set_node(const char *node);
+
+/* Repeated identical lines (same call site, level and text) are rate-limited: per interval the
+ * first `burst` go out, the others are counted and told in one "Suppressed N similar messages"
+ * line after the interval (or at exit). Debug lines and log_action() records are never held
+ * back. A burst or interval of 0 turns the limit off. Resets every count. */
+#define LOG_RATELIMIT_INTERVAL_USEC_DEFAULT (30 * USEC_PER_SEC)
+#define LOG_RATELIMIT_BURST_DEFAULT 5
+void log_set_ratelimit(uint64_t interval_usec, unsigned burst);
+
+/* Tells every pending count of held-back lines now (also run at exit). */
+void log_ratelimit_flush(void);
 
 /* Logs fmt (which may use %m for error) and returns -abs(error) (or 0 when error is 0). message_id
  * (32 hex digits, from message-id.h), action and run may be NULL. */

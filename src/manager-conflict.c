@@ -40,7 +40,14 @@ int manager_observe(Manager *m, const Gathered *g) {
                 annotation_by = kube_field_manager(m->source->node, "annotations", m->config.managed_annotation);
         }
 
-        r = conflict_detect(&m->wrote, &m->seen, &now, m->config.enabled_label, label_by,
+        /* A value the Node's managedFields credit to this daemon is one of its own patches seen
+         * late (the watch lags behind a newer patch): no other writer. */
+        OwnedValues cmp = now;
+        if (streq_ptr(label_by, PACKAGE_NAME))
+                cmp.has_label = false;
+        if (streq_ptr(annotation_by, PACKAGE_NAME))
+                cmp.has_annotation = false;
+        r = conflict_detect(&m->wrote, &m->seen, &cmp, m->config.enabled_label, label_by,
                             m->config.managed_annotation, annotation_by, &what);
         if (r < 0)
                 return r;

@@ -87,7 +87,7 @@ int source_file_read_json(const char *path, json_object **ret, char **reterr_rea
         return 0;
 }
 
-int source_file_write_json(const char *path, json_object *obj) {
+int source_file_write_json(const char *path, json_object *obj, const struct stat *expect) {
         _cleanup_free_ char *text = NULL, *target = NULL;
         uid_t uid = (uid_t) -1;
         gid_t gid = (gid_t) -1;
@@ -118,7 +118,7 @@ int source_file_write_json(const char *path, json_object *obj) {
                 gid = st.st_gid;
         }
 
-        return write_file_atomic_owned(target ?: path, text, strlen(text), mode, uid, gid);
+        return write_file_atomic_full(target ?: path, text, strlen(text), mode, uid, gid, expect);
 }
 
 static FileSource *file_source(Source *s) {
@@ -356,20 +356,38 @@ static int file_source_patch_node(Source *s, json_object *patch) {
         FileSource *f = file_source(s);
         _cleanup_(json_object_putp) json_object *cur = NULL, *patched = NULL;
         _cleanup_free_ char *reason = NULL;
+        bool stale;
         int r;
 
         /* Patch what is on disk now, not our cached copy, so that concurrent edits of other keys
-         * survive. If the file does not parse, leave it alone: someone is editing it. */
-        r = source_file_read_json(f->node_file, &cur, &reason);
-        if (r < 0)
-                return log_warning_errno(r, "Not updating Node file %s, it cannot be read (%s).",
-                                         f->node_file, reason ?: strerror(-r));
+         * survive; and when an editor replaces the file between that read and the rename, start
+         * again rather than undo its edit. If the file does not parse, leave it alone: someone
+         * is editing it. */
+        for (unsigned attempt = 0;; attempt++) {
+                struct stat st;
 
-        r = json_merge_patch(cur, patch, &patched);
-        if (r < 0)
-                return log_oom();
+                if (stat(f->node_file, &st) < 0)
+                        return log_warning_errno(errno, "Not updating Node file %s, it cannot be read: %m",
+                                                 f->node_file);
+                json_object_put(cur);
+                cur = NULL;
+                reason = mfree(reason);
+                r = source_file_read_json(f->node_file, &cur, &reason);
+                if (r < 0)
+                        return log_warning_errno(r, "Not updating Node file %s, it cannot be read (%s).",
+                                                 f->node_file, reason ?: strerror(-r));
 
-        r = source_file_write_json(f->node_file, patched);
+                json_object_put(patched);
+                patched = NULL;
+                r = json_merge_patch(cur, patch, &patched);
+                if (r < 0)
+                        return log_oom();
+
+                r = source_file_write_json(f->node_file, patched, attempt < 5 ? &st : NULL);
+                if (r != -ESTALE)
+                        break;
+                log_debug("Node file %s changed while being patched; patching the new one.", f->node_file);
+        }
         if (r < 0)
                 return log_full_errno_id(LOG_ERR, r, KSMD_MESSAGE_NODE_UPDATE_ERROR, "Failed to write Node file %s: %m",
                                          f->node_file);
@@ -377,7 +395,13 @@ static int file_source_patch_node(Source *s, json_object *patch) {
 
         log_debug("Patched Node file %s with %s", f->node_file,
                   json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        /* The file on disk had an edit the view had not seen yet (its inotify event is still
+         * queued, and will find nothing new once this write is in the view): the reconcile that
+         * sent this patch decided without it, so another one must run. */
+        stale = !json_equal_or_both_null(cur, s->node);
         source_set_node(s, patched);
+        if (stale)
+                source_notify(s);
         return 0;
 }
 

@@ -13,5 +13,8 @@ int source_file_new(sd_event *e, const char *node_name, const char *kubevirt_fil
 int source_file_read_json(const char *path, json_object **ret, char **reterr_reason);
 
 /* Writes obj to path atomically (temporary file in the same directory, fsync, rename, fsync of
- * the directory), keeping the old file's mode. 0 or -errno. */
-int source_file_write_json(const char *path, json_object *obj);
+ * the directory) as compact JSON, keeping the old file's owner, group and mode; a symlink stays a
+ * link and its target is replaced. With expect, only while the file is still the one expect
+ * describes (else -ESTALE, file untouched). 0 or -errno. */
+struct stat;
+int source_file_write_json(const char *path, json_object *obj, const struct stat *expect);

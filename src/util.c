@@ -584,12 +584,15 @@ static int open_temp_beside(int dir_fd, const char *base, char name[static NAME_
         return -EEXIST;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
-        return write_file_atomic_owned(path, data, size, mode, (uid_t) -1, (gid_t) -1);
+static bool same_file(const struct stat *a, const struct stat *b) {
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-int write_file_atomic_owned(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid) {
+int write_file_atomic_full(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid,
+                           const struct stat *expect) {
         _cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;
+        struct stat st;
         _cleanup_free_ char *dir = NULL;
         char tmp[NAME_MAX + 1];
         const char *slash, *base;
@@ -626,6 +629,8 @@ int write_file_atomic_owned(const char *path, const void *data, size_t size, mod
         if (r >= 0)
                 /* close() can report a deferred write error (NFS); do not lose it. */
                 r = close(TAKE_FD(fd)) < 0 ? -errno : 0;
+        if (r >= 0 && expect && (fstatat(dir_fd, base, &st, 0) < 0 || !same_file(&st, expect)))
+                r = -ESTALE;
         if (r >= 0 && renameat(dir_fd, tmp, dir_fd, base) < 0)
                 r = -errno;
         if (r < 0) {
@@ -638,4 +643,8 @@ int write_file_atomic_owned(const char *path, const void *data, size_t size, mod
                 return -errno;
 
         return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+        return write_file_atomic_full(path, data, size, mode, (uid_t) -1, (gid_t) -1, NULL);
 }

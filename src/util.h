@@ -90,6 +90,10 @@ char *utf8_sanitize(const char *s, size_t max_bytes);
  * (path is then replaced, but the rename may not survive a crash). 0 or -errno. */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
 
-/* The same, and the new file is given owner uid and group gid (each (uid_t) -1 / (gid_t) -1 for the
- * writer's own) before its mode is set. 0 or -errno. */
-int write_file_atomic_owned(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid);
+/* The same, and more: the new file is given owner uid and group gid (each (uid_t) -1 / (gid_t) -1
+ * for the writer's own) before its mode is set; and for a read-modify-write, with expect set,
+ * -ESTALE (and path left alone) when, just before the rename, path is no longer the file expect
+ * describes (another writer replaced or changed it since it was read). 0 or -errno. */
+struct stat;
+int write_file_atomic_full(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid,
+                           const struct stat *expect);

@@ -445,7 +445,7 @@ static void test_read_full_file_kinds(void **state) {
         assert_int_equal(rmdir(base), 0);
 }
 
-/* --- write_file_atomic_owned() --------------------------------------------------------------- */
+/* --- write_file_atomic_full(): owner and group --------------------------------------------------------------- */
 
 typedef struct OwnedCase {
         const char *name;
@@ -472,7 +472,7 @@ static void test_write_file_atomic_owned(void **state) {
         assert_non_null(mkdtemp(base));
         (void) snprintf(path, sizeof(path), "%s/f", base);
 
-        assert_int_equal(write_file_atomic_owned(path, "data", 4, c->mode, c->uid, c->gid), 0);
+        assert_int_equal(write_file_atomic_full(path, "data", 4, c->mode, c->uid, c->gid, NULL), 0);
         assert_int_equal(stat(path, &st), 0);
         if ((st.st_mode & 07777) != c->mode)
                 fail_msg("%s: mode %o, want %o", c->name, st.st_mode & 07777, c->mode);
