@@ -46,6 +46,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 fuzz_check(r == 0 || r == -EINVAL || r == -ENOMEM);
                 if (r == 0) {
                         fuzz_check(v.name && *v.name);
+                        fuzz_check(streq(v.name, json_object_get_string(json_object_object_get(
+                                json_object_object_get(items[i], "metadata"), "name"))));
+                        fuzz_check(strlen(v.name) == (size_t) json_object_get_string_len(json_object_object_get(
+                                json_object_object_get(items[i], "metadata"), "name")));
                         if (kc.state == KSM_CONFIG_SELECTOR)
                                 (void) selector_matches(kc.selector, v.labels);
                 } else

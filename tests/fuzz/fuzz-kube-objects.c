@@ -144,6 +144,9 @@ static void check_node(json_object *node, json_object *kubevirt_doc) {
                 return;
         }
         fuzz_check(v.name && *v.name && !reason);
+        /* The whole name: one cut short at a NUL would be another node's. */
+        fuzz_check(strlen(v.name) == (size_t) json_object_get_string_len(json_object_object_get(
+                json_object_object_get(node, "metadata"), "name")));
         fuzz_check(!v.labels || json_object_is_type(v.labels, json_type_object));
         fuzz_check(!v.annotations || json_object_is_type(v.annotations, json_type_object));
 
