@@ -1,8 +1,10 @@
 /* fuzz-kubeconfig.c — fuzz target: a kubeconfig (YAML or JSON), for its current context and for a
- * named one. A result is usable as documented in kubeconfig.h (an http(s) server without trailing
+ * named one, and the same bytes as a token file. A result is usable as documented in kubeconfig.h (an http(s) server without trailing
  * slash, at most one of each file/data pair, a certificate only with its key, no CA together with
  * insecure-skip-tls-verify); a refusal says why without echoing the credentials. */
 #include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "fuzz.h"
 #include "kubeconfig.h"
@@ -56,6 +58,32 @@ static void check_reason(const char *reason, const KubeCredentials *ok) {
                 fuzz_check(!strstr(reason, ok->token));
 }
 
+/* kube_token_read() of the bytes: a token is one trimmed line of the file, without control
+ * characters (it goes into an Authorization header). */
+static void check_token_file(const uint8_t *data, size_t size) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *token = NULL;
+        char path[64];
+        size_t n;
+        int r;
+
+        fd = memfd_create("fuzz-token", MFD_CLOEXEC);
+        if (fd < 0 || (size > 0 && write(fd, data, size) != (ssize_t) size))
+                return;
+        (void) snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+
+        r = kube_token_read(path, &token);
+        fuzz_check(r == 0 || r == -ENODATA || r == -EBADMSG || r == -EFBIG || r == -ENOMEM);
+        fuzz_check(r != -EFBIG || size > 64 * 1024);
+        if (r < 0)
+                return;
+        n = strlen(token);
+        fuzz_check(n > 0 && memmem(data, size, token, n));
+        for (size_t i = 0; i < n; i++)
+                fuzz_check((unsigned char) token[i] >= 0x20 && token[i] != 0x7f);
+        fuzz_check(token[0] != ' ' && token[n - 1] != ' ');
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static const char *const contexts[] = { NULL, "ksmd" };
         KubeCredentials creds[ELEMENTSOF(contexts)] = {};
@@ -85,5 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         kube_credentials_done(&creds[i]);
                 free(reasons[i]);
         }
+
+        check_token_file(data, size);
         return 0;
 }

@@ -209,6 +209,13 @@ static void on_crash(int sig) {
         raise(sig);
 }
 
+/* Paths under tests/fuzz/ are shown relative to it. */
+static const char *display_path(const char *path) {
+        size_t n = strlen(FUZZ_DATA_DIR);
+
+        return strncmp(path, FUZZ_DATA_DIR "/", n + 1) == 0 ? path + n + 1 : path;
+}
+
 /* Runs one input from an exactly-sized copy, so that a sanitizer sees any read past its end. */
 static int run_one(const uint8_t *data, size_t size, bool mutation) {
         _cleanup_free_ uint8_t *exact = malloc(size ?: 1);
@@ -281,7 +288,7 @@ int main(int argc, char **argv) {
                 fflush(stdout);
                 if (run_one(inputs.items[i].data, inputs.items[i].size, false) < 0)
                         return 1;
-                printf("ok %zu - %s (%zu bytes)\n", i + 1, inputs.items[i].path, inputs.items[i].size);
+                printf("ok %zu - %s (%zu bytes)\n", i + 1, display_path(inputs.items[i].path), inputs.items[i].size);
                 cap = MAX(cap, inputs.items[i].size);
         }
 

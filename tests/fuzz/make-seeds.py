@@ -110,6 +110,9 @@ contexts:
 second: document
 """)
 
+# The same target reads its input as a token file too.
+put("kubeconfig", "token-file", "\n\n  eyJhbGciOiJSUzI1NiIsImtpZCI6IiJ9.payload.sig  \r\nsecond line\n")
+
 # --- configuration file and drop-ins (NUL separates the files) -------------------------------
 with open(os.path.join(HERE, "..", "..", "src", "kubevirt-ksmd.conf.example"), "rb") as f:
     example = f.read()
