@@ -459,6 +459,9 @@ int node_view_from_json(json_object *node, NodeView *ret, char **reterr_reason) 
                 return fail(reterr_reason, "metadata.name must be a string, not %s", type_name(name));
         if (json_object_get_string_len(name) == 0)
                 return fail(reterr_reason, "metadata.name must not be empty");
+        /* "\u0000" is valid JSON: a name cut short at it would be another node's (or empty). */
+        if (strlen(json_object_get_string(name)) != (size_t) json_object_get_string_len(name))
+                return fail(reterr_reason, "metadata.name must not contain a NUL character");
 
         v.name = strdup(json_object_get_string(name));
         if (!v.name)

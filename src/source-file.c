@@ -74,9 +74,10 @@ int source_file_read_json(const char *path, json_object **ret, char **reterr_rea
                 return -EBADMSG;
         }
 
-        /* Trailing whitespace is fine, anything else after the value is not. */
+        /* Trailing whitespace is fine, anything else after the value is not (a NUL included:
+         * strchr() would find the terminator). */
         for (size_t i = offset; i < len; i++)
-                if (!strchr(" \t\r\n", buf[i])) {
+                if (buf[i] == 0 || !strchr(" \t\r\n", buf[i])) {
                         if (reterr_reason)
                                 *reterr_reason = strdup_printf("invalid JSON: unexpected data at byte %zu", i);
                         json_object_put(obj);
