@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
 
         r = record_parse(text, &rec);
-        fuzz_check(r == 0 || r == -EBADMSG || r == -ENOMEM);
+        fuzz_check(r == 0 || r == -EBADMSG || r == -ERANGE || r == -ENOMEM);
         if (r == -ENOMEM)
                 return 0;
         if (r == 0) {
@@ -36,6 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         return 0;
                 fuzz_check(record_parse(formatted, &again) == 0);
                 fuzz_check(record_equal(&rec, &again));
+                fuzz_check(record_saved_in_range(&rec));
         } else {
                 const Record zero = {};
 
@@ -52,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (memchr(data, 0, size))
                 fuzz_check(r_load == -EBADMSG);
         else {
-                fuzz_check(r_load == (r == 0 ? 1 : -EBADMSG));
+                fuzz_check(r_load == (r == 0 ? 1 : r));
                 fuzz_check(r_load < 0 || record_equal(&loaded, &rec));
         }
         return 0;
