@@ -56,6 +56,7 @@ struct KubeRequest {
         int error;                      /* set by callbacks to abort */
         sd_event_source *idle_timer;
         uint64_t idle_timeout_usec;
+        bool idle_manual;               /* only kube_request_touch() restarts idle_timer */
         KubeDataFn on_data;
         KubeDoneFn on_done;
         void *userdata;
@@ -275,8 +276,8 @@ static int on_idle_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void kube_request_touch(KubeRequest *r) {
-        if (r->idle_timer)
+void kube_request_touch(KubeRequest *r) {
+        if (r && r->idle_timer)
                 (void) sd_event_source_set_time_relative(r->idle_timer, r->idle_timeout_usec);
 }
 
@@ -284,7 +285,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata) {
         KubeRequest *r = userdata;
         size_t len = size * n;
 
-        kube_request_touch(r);
+        if (!r->idle_manual)
+                kube_request_touch(r);
 
         if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
                 /* A new response (after a redirect or 100-continue) starts over. */
@@ -339,7 +341,8 @@ static size_t on_write(char *data, size_t size, size_t n, void *userdata) {
         size_t len = size * n;
         char *p;
 
-        kube_request_touch(r);
+        if (!r->idle_manual)
+                kube_request_touch(r);
 
         if (r->streaming) {
                 int k = r->on_data(r, data, len, r->userdata);
@@ -421,6 +424,7 @@ int kube_client_start(KubeClient *c, const KubeRequestOptions *o, KubeDataFn on_
         r->on_done = on_done;
         r->userdata = userdata;
         r->idle_timeout_usec = o->idle_timeout_usec;
+        r->idle_manual = o->idle_manual;
 
         r->url = strdup_printf("%s%s", c->url_base, o->path);
         r->log_url = strdup_printf("%s%s", c->log_base, o->path);

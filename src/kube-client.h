@@ -35,6 +35,8 @@ typedef struct KubeRequestOptions {
         bool stream;                    /* deliver the body through on_data (watches) */
         uint64_t timeout_usec;          /* whole request, non-streaming; 0: default 30 s */
         uint64_t idle_timeout_usec;     /* streaming: no byte for this long ends the request */
+        bool idle_manual;               /* ...no kube_request_touch() instead of no byte: a server that
+                                         * drips bytes without completing an event is idle too */
 } KubeRequestOptions;
 
 #define KUBE_CONNECT_TIMEOUT_USEC (10 * UINT64_C(1000000))
@@ -96,6 +98,9 @@ int kube_client_start(KubeClient *c, const KubeRequestOptions *o, KubeDataFn on_
 
 /* Stops a request without calling on_done and frees it. Returns NULL. */
 KubeRequest *kube_request_cancel(KubeRequest *r);
+
+/* Restarts the idle timeout of a streaming request (see idle_manual). NULL is fine. */
+void kube_request_touch(KubeRequest *r);
 
 /* The Retry-After of a 429/503 response, in µs (0 if none). */
 uint64_t kube_request_retry_after_usec(const KubeRequest *r);

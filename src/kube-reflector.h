@@ -19,6 +19,8 @@ typedef struct KubeReflectorOptions {
         const char *resource;           /* for RBAC messages: "kubevirts.kubevirt.io", "nodes" */
         const char *path;               /* the collection: "/api/v1/nodes" */
         const char *field_selector;     /* escaped "metadata.name%3Dnode01", or NULL */
+        const char *name;               /* the collection holds this one object at most: a LIST of more,
+                                         * or any object of another name, is a server error */
         bool optional;                  /* 404 on the collection means "none" (CRD not installed) */
         const char *empty_warning;      /* logged when a LIST finds nothing, or NULL */
         uint64_t idle_timeout_usec;     /* a watch silent for this long (not even a bookmark) is redone */
@@ -38,7 +40,8 @@ void kube_reflector_start(KubeReflector *r);
 /* The objects, "namespace/name" → object. Borrowed; replaced by each LIST. */
 json_object *kube_reflector_store(const KubeReflector *r);
 /* Adds or replaces obj (a new reference is taken) in a store that was listed at least once.
- * 1 stored, 0 ignored (not listed yet, or obj has no name). */
+ * 1 stored, 0 ignored (not listed yet, no name, another name than the collection's one, or over
+ * the store's value budget). */
 int kube_reflector_put(KubeReflector *r, json_object *obj);
 
 /* Listed at least once: the store is the server's view (perhaps a little late). */
