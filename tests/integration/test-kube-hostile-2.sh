@@ -36,7 +36,7 @@ hostile_case "a 200 of text/html" 4 16 expire_watches "Content-Type other than a
 hostile_case "watches that end at once" 5 14 drop_watches "ended at once without events" \
         "{\"type\":\"hostile\",\"mode\":\"close_at_once\",\"count\":-1,\"query_contains\":\"watch=1\"}"
 
-hostile_case "a 410 after every LIST" 5 20 drop_watches "410 Gone again right after listing" \
+hostile_case "a 410 after every LIST" 5 24 drop_watches "410 Gone again right after listing" \
         "{\"type\":\"hostile\",\"mode\":\"expire_at_once\",\"count\":-1,\"query_contains\":\"watch=1\"}"
 
 hostile_case "500 on every request" 5 14 drop_watches "HTTP 500" \
