@@ -369,3 +369,9 @@ hwm_below() {
         fi
         check "peak RSS of the daemon ${hwm} KiB < $1 KiB (MemoryMax=64M)" test "$hwm" -lt "$1"
 }
+# stops_cleanly: the daemon ends on SIGTERM with status 0 and its output has no sanitizer or
+# valgrind report (ASan, UBSan and leak reports land in $LOG).
+stops_cleanly() {
+        check "the daemon stops cleanly on SIGTERM (exit 0)" stop_daemon
+        check "no sanitizer report in the daemon's output" eval '! grep -aqE "Sanitizer|runtime error:" "$LOG"'
+}

@@ -32,4 +32,5 @@ write_node '{"kubernetes.io/hostname":"node01","ksm":"on"}'
 write_kubevirt '{"matchLabels":{"ksm":"on"}}'
 eventually "sane files again: selected, run 1" $((10 * SLOW)) sysfs_is run 1
 eventually "sane files again: LastError cleared" $((5 * SLOW)) prop_is LastError '""'
+stops_cleanly
 finish

@@ -52,4 +52,5 @@ eventually "after: KSM switched on (run 1)" $((10 * SLOW)) sysfs_is run 1
 eventually "after: label true, annotation true" $((5 * SLOW)) knode_ksm_is node01 true true
 hwm_below 49152
 check "the daemon is still running" kill -0 "$KSMD_PID"
+stops_cleanly
 finish

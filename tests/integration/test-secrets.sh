@@ -187,4 +187,5 @@ out=$("$KSMD" --config "$CONF" --check-config 2>&1); rc=$?
 check "e: --check-config refuses a world-writable token file (exit $rc)" test "$rc" -ne 0
 check "e: ...naming it" eval 'grep -q "token file $T/token is writable by group or others" <<<"$out"'
 leak_check "e: messages" "$T/perm.log"
+check "no sanitizer report in any of the daemon's runs" eval '! grep -aqE "Sanitizer|runtime error:" "$LOG" "$T/perm.log"'
 finish
