@@ -583,7 +583,7 @@ static char *strdup_no_slash(const char *url) {
  * connect. Warns about settings that expose credentials. 0, -EINVAL (not a URL) or -ENOMEM. */
 static int kube_client_setup_server(KubeClient *c) {
         _cleanup_(curl_url_cleanupp) CURLU *u = NULL;
-        _cleanup_(curl_freep) char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *base = NULL;
+        _cleanup_(curl_freep) char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
         bool https, userinfo;
 
         u = curl_url();
