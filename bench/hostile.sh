@@ -25,6 +25,13 @@ done
 export top_srcdir top_builddir
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/kube-lib.sh"
+# A directory of its own name: a long run must not be swept away with stale test directories.
+NEWT=$(mktemp -d /tmp/ksmd-bench-hostile.XXXXXX)
+chmod 0755 "$NEWT"
+cp -a "$T"/. "$NEWT"/ && rm -rf "$T"
+T=$NEWT SYSFS=$NEWT/ksm STATE=$NEWT/state KVFILE=$NEWT/src/kubevirt.json NODEFILE=$NEWT/src/node.json
+CONF=$NEWT/ksmd.conf LOG=$NEWT/ksmd.log KDIR=$NEWT/apiserver STATE_DIRECTORY=$NEWT/state
+export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/bus.sock"
 
 node_json node01 >"$T/node01.json"
 kubevirt_json '{"matchLabels":{"kubevirt.io/ksm":"true"}}' >"$T/kubevirt.json"
