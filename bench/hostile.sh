@@ -110,7 +110,7 @@ followed=$(grep -c "redirected=1" "$KDIR/requests.log")
         echo "# The daemon against a hostile API server"
         echo
         echo "Produced by \`$CMD\` (top_builddir=$(basename "$top_builddir")) on $(date -u +%Y-%m-%d), $(nproc) CPUs,"
-        echo "$(uname -r); kubevirt-ksmd $("$KSMD" --version 2>/dev/null | head -1)."
+        echo "$(uname -r); $("$KSMD" --version 2>/dev/null | head -1)."
         echo "Each case: a fresh daemon (its node not selected: KSM off, label false; the hostile answers"
         echo "carry selected nodes), a healthy watch for 10 s, then the fault for the window."
         echo "VmHWM is the daemon's peak RSS over its whole life; requests are the daemon's, counted by the"
