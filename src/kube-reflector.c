@@ -246,7 +246,7 @@ static void on_list_done(KubeRequest *req, int error, long status, const char *b
                         reflector_fail(r, "Failed to list %s: the answer holds %zu objects, expected at most one",
                                        r->what, n);
                 else
-                        reflector_fail(r, "Failed to list %s: the answer holds an object named %s", r->what,
+                        reflector_fail(r, "Failed to list %s: the answer holds an object named %.64s", r->what,
                                        strna(object_name(items[0])));
                 kube_list_free(items, n);
                 return;
