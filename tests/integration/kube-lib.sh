@@ -375,3 +375,31 @@ stops_cleanly() {
         check "the daemon stops cleanly on SIGTERM (exit 0)" stop_daemon
         check "no sanitizer report in the daemon's output" eval '! grep -aqE "Sanitizer|runtime error:" "$LOG"'
 }
+# hostile_setup WATCH_IDLE_S: the API server (bookmarks every second) with node01 not selected by
+# the KubeVirt CR (it wants kubevirt.io/ksm=true), the daemon started and settled: KSM off, label
+# false, both watches open. The hostile answers carry selected nodes, so taking one as node01
+# would switch KSM on.
+hostile_setup() {
+        node_json node01 >"$T/node01.json"
+        kubevirt_json '{"matchLabels":{"kubevirt.io/ksm":"true"}}' >"$T/kubevirt.json"
+        start_apiserver --bookmark-interval 1 --seed "$T/node01.json" "$T/kubevirt.json"
+        start_bus policy
+        make_sysfs
+        set_ksm "$SYSFS" 0 100 20
+        WATCH_IDLE=$1 write_kube_conf
+        start_daemon
+        HOSTILE_RUN=0 HOSTILE_LABEL=false
+        NODES=/api/v1/nodes KV=/apis/kubevirt.io/v1/kubevirts
+        eventually "start: Connected true" $((10 * SLOW)) prop_is Connected true
+        eventually "start: label false, annotation false" $((5 * SLOW)) knode_ksm_is node01 false false
+        wait_until $((10 * SLOW)) daemon_watches 2
+}
+# hostile_end: the daemon still follows the real server, its peak RSS, a clean stop.
+hostile_end() {
+        check "after: node01 labelled kubevirt.io/ksm=true" eval 'kc label node node01 kubevirt.io/ksm=true >/dev/null'
+        eventually "after: KSM switched on (run 1)" $((10 * SLOW)) sysfs_is run 1
+        eventually "after: label true, annotation true" $((5 * SLOW)) knode_ksm_is node01 true true
+        hwm_below 49152
+        check "the daemon is still running" kill -0 "$KSMD_PID"
+        stops_cleanly
+}
