@@ -6,6 +6,7 @@
 #include <sysexits.h>
 
 #include "conf.h"
+#include "kubeconfig.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -157,6 +158,19 @@ int main(int argc, char *argv[]) {
         }
 
         if (arg_check_config) {
+                /* The kubeconfig too: unreadable, unusable or writable by others is an error. */
+                if (c.source_type == SOURCE_KUBERNETES && c.kubeconfig) {
+                        _cleanup_free_ char *reason = NULL;
+                        KubeCredentials creds = {};
+
+                        r = kubeconfig_load(c.kubeconfig, NULL, &creds, &reason);
+                        kube_credentials_done(&creds);
+                        if (r < 0) {
+                                fprintf(stderr, "%s: %s\n", c.kubeconfig, reason ?: strerror(-r));
+                                config_done(&c);
+                                return EX_CONFIG;
+                        }
+                }
                 printf("%s: configuration is valid (source %s, policy %s).\n", arg_config,
                        source_type_to_string(c.source_type), policy_kind_to_string(c.policy));
                 config_done(&c);

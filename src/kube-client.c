@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "curl-glue.h"
+#include "json-util.h"
 #include "kube-client.h"
 #include "log.h"
 #include "macro.h"
@@ -22,14 +23,21 @@
 #define BACKOFF_BASE_USEC (500 * USEC_PER_MSEC)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(char *, curl_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CURLU *, curl_url_cleanup);
 
 struct KubeClient {
         sd_event *event;
         CurlGlue *glue;
         KubeCredentials creds;          /* a private copy of what we need */
         char *token;                    /* current bearer token (never logged) */
+        char *static_token;             /* the kubeconfig's token: the fallback while token_file is unreadable */
         struct stat token_stat;         /* of token_file when token was read */
         bool token_stale;
+        bool token_fallback;            /* using static_token because token_file failed (said once) */
+        char *url_base;                 /* scheme://host[:port][/path] requests go to (tls-server-name as host) */
+        char *log_base;                 /* the server for messages: without any user:password@ */
+        struct curl_slist *connect_to;  /* tls-server-name: "name:port:host:port", else NULL */
+        char *host_header;              /* tls-server-name: "Host: host:port" of the real server */
         unsigned n_active;
 };
 
@@ -38,15 +46,18 @@ struct KubeRequest {
         CURL *easy;
         struct curl_slist *headers;
         char *url;
+        char *log_url;                  /* url without userinfo: the only one that is logged */
         char *body_out;                 /* request body copy */
         bool stream, streaming;         /* streaming: a 200 response body is passed to on_data */
+        bool wrong_type;                /* Content-Type is not application/json */
         long status;
         uint64_t retry_after_usec;
         char *buf;                      /* buffered response body */
-        size_t len;
+        size_t len, alloc;
         int error;                      /* set by callbacks to abort */
         sd_event_source *idle_timer;
         uint64_t idle_timeout_usec;
+        bool idle_manual;               /* only kube_request_touch() restarts idle_timer */
         KubeDataFn on_data;
         KubeDoneFn on_done;
         void *userdata;
@@ -63,6 +74,7 @@ static void kube_request_free(KubeRequest *r) {
         curl_slist_free_all(r->headers);
         sd_event_source_disable_unref(r->idle_timer);
         free(r->url);
+        free(r->log_url);
         free(r->body_out);
         free(r->buf);
         free(r);
@@ -141,6 +153,35 @@ char *kube_client_escape(const char *s) {
         return e ? strdup(e) : NULL;
 }
 
+static void token_set(KubeClient *c, char *t) {
+        if (c->token) {
+                explicit_bzero(c->token, strlen(c->token));
+                free(c->token);
+        }
+        c->token = t;
+}
+
+/* The token file cannot be read (error): client-go then sends the kubeconfig's static token, if
+ * there is one. Said once per failing stretch; without a static token the request fails. */
+static int kube_client_token_fallback(KubeClient *c, int error) {
+        char *t;
+
+        if (!c->static_token)
+                return log_error_errno(error, "Failed to read token file %s: %m", c->creds.token_file);
+        if (c->token_fallback && c->token)
+                return 0;
+
+        t = strdup(c->static_token);
+        if (!t)
+                return log_oom();
+        log_warning_errno(error, "Failed to read token file %s, using the kubeconfig's token instead: %m",
+                          c->creds.token_file);
+        token_set(c, t);
+        c->token_fallback = true;
+        c->token_stale = false;
+        return 0;
+}
+
 static int kube_client_refresh_token(KubeClient *c) {
         _cleanup_free_ char *t = NULL;
         struct stat st;
@@ -150,8 +191,8 @@ static int kube_client_refresh_token(KubeClient *c) {
                 return 0;
 
         if (stat(c->creds.token_file, &st) < 0)
-                return log_error_errno(errno, "Failed to access token file %s: %m", c->creds.token_file);
-        if (c->token && !c->token_stale &&
+                return kube_client_token_fallback(c, -errno);
+        if (c->token && !c->token_fallback && !c->token_stale &&
             st.st_ino == c->token_stat.st_ino && st.st_dev == c->token_stat.st_dev &&
             st.st_size == c->token_stat.st_size &&
             st.st_mtim.tv_sec == c->token_stat.st_mtim.tv_sec &&
@@ -160,14 +201,15 @@ static int kube_client_refresh_token(KubeClient *c) {
 
         r = kube_token_read(c->creds.token_file, &t);
         if (r < 0)
-                return log_error_errno(r, "Failed to read token file %s: %m", c->creds.token_file);
+                return kube_client_token_fallback(c, r);
 
-        if (c->token)
+        if (c->token_fallback)
+                log_info("Token file %s is readable again; using it instead of the kubeconfig's token.",
+                         c->creds.token_file);
+        else if (c->token)
                 log_info("Re-read token file %s.", c->creds.token_file);
-        if (c->token)
-                explicit_bzero(c->token, strlen(c->token));
-        free(c->token);
-        c->token = TAKE_PTR(t);
+        c->token_fallback = false;
+        token_set(c, TAKE_PTR(t));
         c->token_stat = st;
         c->token_stale = false;
         return 0;
@@ -211,7 +253,7 @@ static void on_glue_done(CurlGlue *g, CURL *easy, CURLcode result, void *userdat
         (void) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->status);
         error = r->error < 0 ? r->error : errno_from_curl(result);
         if (error < 0 && error != r->error)
-                log_debug("%s %s: %s", r->stream ? "Watch" : "Request", r->url, curl_easy_strerror(result));
+                log_debug("%s %s: %s", r->stream ? "Watch" : "Request", r->log_url, curl_easy_strerror(result));
         /* Bound service-account tokens rotate: whichever request the server refused, the next one
          * re-reads the token file. */
         if (error == 0 && kube_status_class(r->status) == KUBE_STATUS_UNAUTHORIZED)
@@ -228,7 +270,7 @@ static int on_idle_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         KubeDoneFn done = r->on_done;
         void *ud = r->userdata;
 
-        log_debug("No data on %s for %" PRIu64 " s, closing it.", r->url, r->idle_timeout_usec / USEC_PER_SEC);
+        log_debug("No data on %s for %" PRIu64 " s, closing it.", r->log_url, r->idle_timeout_usec / USEC_PER_SEC);
         r->on_done = NULL;
         if (done)
                 done(r, -ETIMEDOUT, r->status, NULL, 0, ud);
@@ -236,8 +278,8 @@ static int on_idle_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void kube_request_touch(KubeRequest *r) {
-        if (r->idle_timer)
+void kube_request_touch(KubeRequest *r) {
+        if (r && r->idle_timer)
                 (void) sd_event_source_set_time_relative(r->idle_timer, r->idle_timeout_usec);
 }
 
@@ -245,13 +287,15 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata) {
         KubeRequest *r = userdata;
         size_t len = size * n;
 
-        kube_request_touch(r);
+        if (!r->idle_manual)
+                kube_request_touch(r);
 
         if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
                 /* A new response (after a redirect or 100-continue) starts over. */
                 r->status = 0;
                 r->retry_after_usec = 0;
                 r->streaming = false;
+                r->wrong_type = false;
                 const char *sp = memchr(data, ' ', len);
                 if (sp)
                         r->status = strtol(sp + 1, NULL, 10);
@@ -262,8 +306,26 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata) {
                 memcpy(tmp, data + 12, MIN(len - 12, sizeof(tmp) - 1));
                 if (safe_atou64(tmp, &sec) >= 0 && sec < 3600)
                         r->retry_after_usec = sec * USEC_PER_SEC;
+        } else if (len > 13 && strncasecmp(data, "Content-Type:", 13) == 0) {
+                const char *v = data + 13;
+                size_t l = len - 13;
+
+                while (l > 0 && (*v == ' ' || *v == '\t')) {
+                        v++;
+                        l--;
+                }
+                /* "application/json", with or without parameters; anything else (an HTML error
+                 * page of a proxy, a redirect target) is not the API server speaking. */
+                r->wrong_type = !(l >= 16 && strncasecmp(v, "application/json", 16) == 0 &&
+                                  (l == 16 || strchr(";\r\n \t", v[16])));
         } else if ((len == 2 && data[0] == '\r') || (len == 1 && data[0] == '\n')) {
                 /* End of headers. */
+                if (r->status >= 200 && r->status < 300 && r->wrong_type) {
+                        log_debug("%s answered %ld with a Content-Type other than application/json.", r->log_url,
+                                  r->status);
+                        r->error = -EPROTO;
+                        return 0;
+                }
                 if (r->stream && r->status == 200 && r->on_data) {
                         r->streaming = true;
                         int k = r->on_data(r, NULL, 0, r->userdata);
@@ -281,7 +343,8 @@ static size_t on_write(char *data, size_t size, size_t n, void *userdata) {
         size_t len = size * n;
         char *p;
 
-        kube_request_touch(r);
+        if (!r->idle_manual)
+                kube_request_touch(r);
 
         if (r->streaming) {
                 int k = r->on_data(r, data, len, r->userdata);
@@ -296,12 +359,19 @@ static size_t on_write(char *data, size_t size, size_t n, void *userdata) {
                 r->error = -EFBIG;
                 return 0;
         }
-        p = realloc(r->buf, r->len + len + 1);
-        if (!p) {
-                r->error = -ENOMEM;
-                return 0;
+        if (r->len + len + 1 > r->alloc) {
+                /* Doubling: a realloc per 16 KiB chunk copies a 4 MiB body ~250 times. */
+                size_t a = MIN(MAX(r->len + len + 1, MAX(r->alloc * 2, (size_t) 16384)),
+                               (size_t) KUBE_MAX_BODY_BYTES + 1);
+
+                p = realloc(r->buf, a);
+                if (!p) {
+                        r->error = -ENOMEM;
+                        return 0;
+                }
+                r->buf = p;
+                r->alloc = a;
         }
-        r->buf = p;
         memcpy(r->buf + r->len, data, len);
         r->len += len;
         r->buf[r->len] = 0;
@@ -363,11 +433,12 @@ int kube_client_start(KubeClient *c, const KubeRequestOptions *o, KubeDataFn on_
         r->on_done = on_done;
         r->userdata = userdata;
         r->idle_timeout_usec = o->idle_timeout_usec;
+        r->idle_manual = o->idle_manual;
 
-        if (!(r->url = strdup_printf("%s%s", c->creds.server, o->path))) {
-                r->url = NULL;
+        r->url = strdup_printf("%s%s", c->url_base, o->path);
+        r->log_url = strdup_printf("%s%s", c->log_base, o->path);
+        if (!r->url || !r->log_url)
                 goto oom;
-        }
         if (o->body) {
                 r->body_out = strdup(o->body);
                 if (!r->body_out)
@@ -375,6 +446,8 @@ int kube_client_start(KubeClient *c, const KubeRequestOptions *o, KubeDataFn on_
         }
 
         r->headers = curl_slist_append(r->headers, "Accept: application/json");
+        if (c->host_header)
+                r->headers = curl_slist_append(r->headers, c->host_header);
         if (o->content_type) {
                 if (!(h = strdup_printf("Content-Type: %s", o->content_type)))
                         goto oom;
@@ -402,6 +475,11 @@ int kube_client_start(KubeClient *c, const KubeRequestOptions *o, KubeDataFn on_
         ok = ok && curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r) == CURLE_OK;
         ok = ok && curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
         ok = ok && curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "https,http") == CURLE_OK;
+        /* A redirect is never followed: the token would go to wherever it points. It ends the
+         * request as an unexpected status. */
+        ok = ok && curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+        if (c->connect_to)
+                ok = ok && curl_easy_setopt(r->easy, CURLOPT_CONNECT_TO, c->connect_to) == CURLE_OK;
         ok = ok && curl_easy_setopt(r->easy, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION) == CURLE_OK;
         ok = ok && curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers) == CURLE_OK;
         ok = ok && curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, o->method) == CURLE_OK;
@@ -502,6 +580,84 @@ static int kube_credentials_copy(const KubeCredentials *src, KubeCredentials *re
         return 0;
 }
 
+/* curl adds a "/" for an empty path, and kubeconfig_parse() dropped any trailing one from the
+ * server (paths are appended to it): a copy without it. */
+static char *strdup_no_slash(const char *url) {
+        size_t l = strlen(url);
+
+        return strndup(url, l > 0 && url[l - 1] == '/' ? l - 1 : l);
+}
+
+/* Splits the server URL: where requests go, what is logged, and for tls-server-name where to
+ * connect. Warns about settings that expose credentials. 0, -EINVAL (not a URL) or -ENOMEM. */
+static int kube_client_setup_server(KubeClient *c) {
+        _cleanup_(curl_url_cleanupp) CURLU *u = NULL;
+        _cleanup_(curl_freep) char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
+        bool https, userinfo;
+
+        u = curl_url();
+        if (!u)
+                return -ENOMEM;
+        if (curl_url_set(u, CURLUPART_URL, c->creds.server, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+                return log_error_errno(-EINVAL, "The kubeconfig's server is not a URL curl can use.");
+        https = streq(scheme, "https");
+        userinfo = curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK;
+
+        /* What is logged never has a user:password@ in it. */
+        if (userinfo) {
+                _cleanup_(curl_freep) char *clean = NULL;
+
+                if (curl_url_set(u, CURLUPART_USER, NULL, 0) != CURLUE_OK ||
+                    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) != CURLUE_OK ||
+                    curl_url_get(u, CURLUPART_URL, &clean, 0) != CURLUE_OK)
+                        return -ENOMEM;
+                c->log_base = strdup_no_slash(clean);
+        } else
+                c->log_base = strdup(c->creds.server);
+        c->url_base = strdup(c->creds.server);
+        if (!c->log_base || !c->url_base)
+                return -ENOMEM;
+
+        if (c->creds.insecure_skip_tls_verify && https)
+                log_warning("TLS certificate verification of the API server at %s is off (insecure-skip-tls-verify "
+                            "in the kubeconfig): anyone in the path can read the credentials.", c->log_base);
+        if (!https && (c->token || c->creds.token_file || userinfo))
+                log_warning("The API server at %s is plain http://: the %s goes over the network unencrypted.",
+                            c->log_base, userinfo ? "user name and password" : "bearer token");
+
+        if (c->creds.tls_server_name && https) {
+                _cleanup_(curl_freep) char *url = NULL;
+                _cleanup_free_ char *ct = NULL;
+
+                /* tls-server-name is the name for SNI and the certificate check (as Go's
+                 * tls.Config.ServerName), while the connection goes to the server's host: the URL
+                 * carries the name, CONNECT_TO sends the connection to the real host and port, and
+                 * the Host header stays the real one. */
+                ct = strdup_printf("%s:%s:%s:%s", c->creds.tls_server_name, port, host, port);
+                c->host_header = strdup_printf("Host: %s:%s", host, port);
+                if (!ct || !c->host_header)
+                        return -ENOMEM;
+                if (curl_url_set(u, CURLUPART_HOST, c->creds.tls_server_name, 0) != CURLUE_OK)
+                        return log_error_errno(-EINVAL, "tls-server-name %s is not a host name curl accepts.",
+                                               c->creds.tls_server_name);
+                /* Userinfo was dropped above; it goes back for the request URL. */
+                if (userinfo && curl_url_set(u, CURLUPART_URL, c->creds.server, 0) == CURLUE_OK)
+                        (void) curl_url_set(u, CURLUPART_HOST, c->creds.tls_server_name, 0);
+                if (curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
+                        return -ENOMEM;
+                free(c->url_base);
+                c->url_base = strdup_no_slash(url);
+                c->connect_to = curl_slist_append(NULL, ct);
+                if (!c->url_base || !c->connect_to)
+                        return -ENOMEM;
+                log_debug("Connecting to %s:%s with TLS server name %s.", host, port, c->creds.tls_server_name);
+        }
+        return 0;
+}
+
 int kube_client_new(sd_event *e, const KubeCredentials *creds, KubeClient **ret) {
         _cleanup_(kube_client_freep) KubeClient *c = NULL;
         int r;
@@ -522,8 +678,17 @@ int kube_client_new(sd_event *e, const KubeCredentials *creds, KubeClient **ret)
         r = kube_credentials_copy(creds, &c->creds);
         if (r < 0)
                 return r;
-        /* The static token serves until a token file, if any, is read. */
+        /* The static token serves until a token file, if any, is read, and whenever it cannot be. */
         c->token = TAKE_PTR(c->creds.token);
+        if (c->token && c->creds.token_file) {
+                c->static_token = strdup(c->token);
+                if (!c->static_token)
+                        return -ENOMEM;
+        }
+
+        r = kube_client_setup_server(c);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -532,10 +697,15 @@ int kube_client_new(sd_event *e, const KubeCredentials *creds, KubeClient **ret)
 KubeClient *kube_client_free(KubeClient *c) {
         if (!c)
                 return NULL;
-        if (c->token) {
-                explicit_bzero(c->token, strlen(c->token));
-                free(c->token);
+        token_set(c, NULL);
+        if (c->static_token) {
+                explicit_bzero(c->static_token, strlen(c->static_token));
+                free(c->static_token);
         }
+        free(c->url_base);
+        free(c->log_base);
+        free(c->host_header);
+        curl_slist_free_all(c->connect_to);
         kube_credentials_done(&c->creds);       /* erases the key and any token it holds */
         curl_glue_free(c->glue);
         sd_event_unref(c->event);
@@ -549,7 +719,9 @@ const char *kube_status_message(const char *body, char *buf, size_t size) {
 
         if (!body)
                 return s;
-        o = json_tokener_parse(body);
+        /* A hostile body must not cost more here than anywhere else. */
+        if (json_parse_bounded(body, strlen(body), 0, &o, NULL) < 0)
+                o = NULL;
         if (o && json_object_object_get_ex(o, "message", &m) && json_object_is_type(m, json_type_string)) {
                 snprintf(buf, size, "%s", json_object_get_string(m));
                 s = buf;

@@ -19,7 +19,9 @@ typedef int (*KubeDataFn)(KubeRequest *req, const char *data, size_t n, void *us
 /* Called exactly once per request that was not cancelled.
  *   error:  0 when an HTTP exchange completed (status holds the HTTP status), else -errno:
  *           -ETIMEDOUT (connect, total or read-idle timeout), -ECONNREFUSED, -ECONNRESET,
- *           -EPROTO (TLS), -EIO (other transport errors), or the data callback's error.
+ *           -EPROTO (TLS, or a 2xx whose Content-Type is not application/json), -EIO (other
+ *           transport errors), -EFBIG (a buffered body over KUBE_MAX_BODY_BYTES), or the data
+ *           callback's error. Redirects are not followed (a 3xx is a status like any other).
  *   body:   the buffered body for non-streaming requests, and for streaming requests whose
  *           status is not 200 (an API Status object); NUL-terminated; NULL when empty.
  * The request is freed after the callback returns. */
@@ -33,11 +35,15 @@ typedef struct KubeRequestOptions {
         bool stream;                    /* deliver the body through on_data (watches) */
         uint64_t timeout_usec;          /* whole request, non-streaming; 0: default 30 s */
         uint64_t idle_timeout_usec;     /* streaming: no byte for this long ends the request */
+        bool idle_manual;               /* ...no kube_request_touch() instead of no byte: a server that
+                                         * drips bytes without completing an event is idle too */
 } KubeRequestOptions;
 
 #define KUBE_CONNECT_TIMEOUT_USEC (10 * UINT64_C(1000000))
 #define KUBE_REQUEST_TIMEOUT_USEC (30 * UINT64_C(1000000))
-#define KUBE_MAX_BODY_BYTES (16U * 1024U * 1024U)
+/* A buffered body (LIST, PATCH answer). A LIST of one Node or of the KubeVirt CRs is far smaller;
+ * with JSON_MAX_VALUES this bounds what one answer costs (README.md, "Limits"). */
+#define KUBE_MAX_BODY_BYTES (4U * 1024U * 1024U)
 #define KUBE_BACKOFF_CAP_USEC (30 * UINT64_C(1000000))
 
 /* What an HTTP status from the API server means. The one place that gives statuses a meaning;
@@ -92,6 +98,9 @@ int kube_client_start(KubeClient *c, const KubeRequestOptions *o, KubeDataFn on_
 
 /* Stops a request without calling on_done and frees it. Returns NULL. */
 KubeRequest *kube_request_cancel(KubeRequest *r);
+
+/* Restarts the idle timeout of a streaming request (see idle_manual). NULL is fine. */
+void kube_request_touch(KubeRequest *r);
 
 /* The Retry-After of a 429/503 response, in µs (0 if none). */
 uint64_t kube_request_retry_after_usec(const KubeRequest *r);

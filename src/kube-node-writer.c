@@ -8,6 +8,7 @@
 
 #include "crash-point.h"
 #include "event-util.h"
+#include "json-util.h"
 #include "kube-node-writer.h"
 #include "kube-objects.h"
 #include "log.h"
@@ -68,7 +69,10 @@ static void patch_retry_later(KubeNodeWriter *w, uint64_t delay_usec) {
 }
 
 static void patch_accepted(KubeNodeWriter *w, const char *body) {
-        _cleanup_(json_object_putp) json_object *obj = body ? json_tokener_parse(body) : NULL;
+        _cleanup_(json_object_putp) json_object *obj = NULL;
+
+        if (body && json_parse_bounded(body, strlen(body), 0, &obj, NULL) < 0)
+                obj = NULL;
 
         crash_point("node-patch-after");
         w->failures = 0;

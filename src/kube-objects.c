@@ -10,6 +10,7 @@
 #include <time.h>
 #include <json-c/json.h>
 
+#include "json-util.h"
 #include "kube-objects.h"
 #include "macro.h"
 #include "selector.h"
@@ -152,17 +153,23 @@ static int ambiguous_error(json_object *const *crs, size_t n, char **ret) {
  * reference. 1, 0 (no such annotation), -EINVAL (not JSON; *reterr says why) or -ENOMEM. */
 static int find_annotation_selector(json_object *cr, const char *key, json_object **ret_nls, char **reterr) {
         json_object *a = member(member(cr, "metadata"), "annotations"), *v;
-        enum json_tokener_error e;
-        json_object *nls;
+        json_object *nls = NULL;
+        const char *jerr;
+        size_t len;
+        int r;
 
         v = member(a, key);
         if (!v)
                 return 0;
         if (json_object_get_type(v) != json_type_string)
                 return fail(reterr, "annotation %s must be a string", key);
-        nls = json_tokener_parse_verbose(json_object_get_string(v), &e);
-        if (e != json_tokener_success)
-                return fail(reterr, "annotation %s is not JSON: %s", key, json_tokener_error_desc(e));
+        /* The annotation's text is a JSON document of its own: bounded like any other. */
+        len = (size_t) json_object_get_string_len(v);
+        r = json_parse_bounded(json_object_get_string(v), len, 0, &nls, &jerr);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return fail(reterr, "annotation %s is not JSON: %s", key, jerr);
         if (!nls)
                 return 0;       /* "null": no selector, like an absent one */
         *ret_nls = nls;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "event-util.h"
+#include "json-util.h"
 #include "kube-reflector.h"
 #include "kube-watch.h"
 #include "log.h"
@@ -20,6 +21,21 @@
  * do not all end together. */
 #define WATCH_TIMEOUT_MIN_SEC 300
 #define WATCH_TIMEOUT_SPREAD_SEC 300
+/* Two kinds of failure back off. The server away (refused, reset, 5xx, a bad LIST) counts in
+ * failures, which a watch established again resets. A server that answers but misbehaves on the
+ * watch (ends it cleanly at once, 410 after every LIST, an oversized, malformed or foreign event)
+ * counts in bad_streak, which only a watch that proved healthy resets: one that lived
+ * WATCH_HEALTHY_MIN_USEC, or WATCH_HEALTHY_USEC when the server ended it cleanly without a single
+ * event. So such a server is retried with the growing backoff, not at the speed of the network
+ * (client-go resets its backoff only after a quiet period too). */
+#define WATCH_HEALTHY_USEC (30 * USEC_PER_SEC)
+#define WATCH_HEALTHY_MIN_USEC (2 * USEC_PER_SEC)
+/* 410 Gone re-lists at once this many times in a row (compaction can catch a fresh LIST's
+ * resourceVersion once more); after that, with the backoff. */
+#define GONE_STREAK_MAX 2
+/* What the objects kept in one store may add up to, in json_scan() units (~450 bytes each at
+ * worst): the same as one document, ~9 MB. */
+#define STORE_MAX_VALUES JSON_MAX_VALUES
 
 struct KubeReflector {
         sd_event *event;
@@ -31,6 +47,7 @@ struct KubeReflector {
         char *resource;
         char *path;
         char *field_selector;
+        char *name;                     /* the one object this collection may hold, or NULL */
         bool optional;
         char *empty_warning;
         uint64_t idle_timeout_usec;
@@ -46,6 +63,10 @@ struct KubeReflector {
         bool relist;                    /* the next attempt is a LIST */
         bool changed;                   /* the store changed since the owner cleared this */
         unsigned failures;
+        unsigned bad_streak;            /* watches that misbehaved since the last healthy one */
+        uint64_t watch_start_usec;      /* when the current watch was established */
+        unsigned watch_events;          /* ADDED/MODIFIED/DELETED/BOOKMARK it delivered */
+        unsigned gone_streak;           /* 410 re-lists since the last healthy watch */
         KubeRequest *req;
         WatchParser parser;
         sd_event_source *retry;
@@ -84,9 +105,10 @@ static void reflector_fail(KubeReflector *r, const char *fmt, ...) {
         msg = strdup_vprintf(fmt, ap);
         va_end(ap);
 
-        delay = kube_client_retry_delay_usec(r->failures);
+        delay = kube_client_retry_delay_usec(MAX(r->failures, r->bad_streak));
         /* The first failure is news; repeats while the server stays away are not. */
-        log_full_errno(r->failures == 0 ? LOG_WARNING : LOG_DEBUG, 0, "%s; retrying in %" PRIu64 " ms.",
+        log_full_errno(r->failures == 0 && r->bad_streak <= 1 ? LOG_WARNING : LOG_DEBUG, 0,
+                       "%s; retrying in %" PRIu64 " ms.",
                        strna(msg), delay / USEC_PER_MSEC);
         r->failures++;
         if (msg) {
@@ -127,14 +149,43 @@ static bool store_key(json_object *obj, char *key, size_t size) {
         return true;
 }
 
-static bool reflector_store_put(KubeReflector *r, json_object *obj) {
+static const char *object_name(json_object *obj) {
+        json_object *meta, *name;
+
+        if (!json_object_object_get_ex(obj, "metadata", &meta) ||
+            !json_object_object_get_ex(meta, "name", &name) ||
+            !json_object_is_type(name, json_type_string))
+                return NULL;
+        return json_object_get_string(name);
+}
+
+/* A collection of one name (the node's field selector) holds nothing else, whatever the server
+ * sends: an object of another name must not become the basis for KSM. */
+static bool reflector_wants(const KubeReflector *r, json_object *obj) {
+        return !r->name || streq_ptr(object_name(obj), r->name);
+}
+
+/* 1 stored, 0 no name, -EXDEV another name than the collection's one, -EMSGSIZE the store would
+ * grow over STORE_MAX_VALUES. */
+static int reflector_store_put(KubeReflector *r, json_object *obj) {
+        size_t total;
         char key[512];
 
         if (!store_key(obj, key, sizeof(key)))
-                return false;
+                return 0;
+        if (!reflector_wants(r, obj))
+                return -EXDEV;
+
+        total = json_value_count(obj, STORE_MAX_VALUES);
+        json_object_object_foreach(r->store, k, v)
+                if (total <= STORE_MAX_VALUES && !streq(k, key))
+                        total += json_value_count(v, STORE_MAX_VALUES);
+        if (total > STORE_MAX_VALUES)
+                return -EMSGSIZE;
+
         json_object_object_add(r->store, key, json_object_get(obj));
         r->changed = true;
-        return true;
+        return 1;
 }
 
 static void reflector_store_delete(KubeReflector *r, json_object *obj) {
@@ -250,6 +301,17 @@ static void on_list_done(KubeRequest *req, int error, long status, const char *b
                 return;
         }
 
+        if (r->name && (n > 1 || (n == 1 && !reflector_wants(r, items[0])))) {
+                if (n > 1)
+                        reflector_fail(r, "Failed to list %s: the answer holds %zu objects, expected at most one",
+                                       r->what, n);
+                else
+                        reflector_fail(r, "Failed to list %s: the answer holds an object named %.64s", r->what,
+                                       strna(object_name(items[0])));
+                kube_list_free(items, n);
+                return;
+        }
+
         json_object_put(r->store);
         r->store = json_object_new_object();
         reflector_seen_forget(r);
@@ -271,18 +333,32 @@ static void on_list_done(KubeRequest *req, int error, long status, const char *b
 
 static int on_watch_event(const WatchEvent *e, void *userdata) {
         KubeReflector *r = userdata;
+        int k;
+
+        /* Only a complete event proves the watch alive: bytes dripping without one do not. */
+        kube_request_touch(r->req);
 
         switch (e->type) {
         case WATCH_EVENT_ADDED:
         case WATCH_EVENT_MODIFIED:
-                if (!reflector_put_is_newer(r, e->object))
-                        (void) reflector_store_put(r, e->object);
+                if (!reflector_wants(r, e->object))
+                        return -EXDEV;
+                if (!reflector_put_is_newer(r, e->object)) {
+                        k = reflector_store_put(r, e->object);
+                        if (k < 0)
+                                return k;
+                }
+                r->watch_events++;
                 break;
         case WATCH_EVENT_DELETED:
+                if (!reflector_wants(r, e->object))
+                        return -EXDEV;
                 reflector_put_forget(r);
                 reflector_store_delete(r, e->object);
+                r->watch_events++;
                 break;
         case WATCH_EVENT_BOOKMARK:
+                r->watch_events++;
                 break;
         case WATCH_EVENT_ERROR:
                 /* An API Status inside the stream: counted like one in a response. */
@@ -302,9 +378,13 @@ static int on_watch_data(KubeRequest *req, const char *data, size_t n, void *use
         int k;
 
         if (!data) {
-                /* 200: the watch is established. */
+                /* 200: the watch is established: the server is back (bad_streak is reset only
+                 * once the watch proved healthy). */
                 r->current = true;
                 r->failures = 0;
+                r->watch_events = 0;
+                kube_request_touch(req);
+                (void) sd_event_now(r->event, CLOCK_BOOTTIME, &r->watch_start_usec);
                 r->last_error = mfree(r->last_error);
                 reflector_notify(r);
                 return 0;
@@ -316,31 +396,66 @@ static int on_watch_data(KubeRequest *req, const char *data, size_t n, void *use
         return k;
 }
 
+/* Whether the watch that just ended (established at watch_start_usec) showed a sane server, see
+ * WATCH_HEALTHY_USEC. clean: the server ended it with a normal end of the stream. */
+static bool reflector_watch_healthy(KubeReflector *r, bool clean) {
+        uint64_t now = 0, lived;
+
+        if (r->watch_start_usec == 0)
+                return false;   /* never established */
+        (void) sd_event_now(r->event, CLOCK_BOOTTIME, &now);
+        lived = now > r->watch_start_usec ? now - r->watch_start_usec : 0;
+        return lived >= WATCH_HEALTHY_USEC ||
+                (lived >= WATCH_HEALTHY_MIN_USEC && (r->watch_events > 0 || !clean));
+}
+
 static void on_watch_done(KubeRequest *req, int error, long status, const char *body, size_t len, void *userdata) {
         KubeReflector *r = userdata;
         KubeStatusClass c = kube_status_class(status);
+        bool healthy = reflector_watch_healthy(r, error == 0 && c == KUBE_STATUS_SUCCESS);
 
         r->req = NULL;
         r->current = false;
+        r->watch_start_usec = 0;
         watch_parser_reset(&r->parser);
+        if (healthy) {
+                r->bad_streak = 0;
+                r->gone_streak = 0;
+        }
 
         if (error == -ESTALE || c == KUBE_STATUS_GONE) {
-                log_info("resourceVersion of %s expired (410 Gone), re-listing.", r->what);
                 r->relist = true;
+                if (r->gone_streak >= GONE_STREAK_MAX) {
+                        /* 410 again and again with no healthy watch in between: a loop, not
+                         * compaction (which the first re-lists answered). */
+                        r->bad_streak++;
+                        reflector_fail(r, "Watch of %s answered 410 Gone again right after listing; re-listing", r->what);
+                        return;
+                }
+                r->gone_streak++;
+                log_info("resourceVersion of %s expired (410 Gone), re-listing.", r->what);
                 reflector_notify(r);
                 reflector_attempt(r);
                 return;
         }
         if (error == 0 && c == KUBE_STATUS_SUCCESS) {
+                if (!healthy) {
+                        r->bad_streak++;
+                        reflector_fail(r, "Watch of %s ended at once without events", r->what);
+                        return;
+                }
                 /* The server ended the watch (timeoutSeconds): resume from the last resourceVersion. */
                 log_debug("Watch of %s ended, resuming from %s.", r->what, strna(r->resource_version));
                 reflector_attempt(r);
                 return;
         }
-        if (error == -EMSGSIZE || error == -EBADMSG) {
+        if (error == -EMSGSIZE || error == -EBADMSG || error == -EXDEV) {
                 r->relist = true;
+                if (!healthy)
+                        r->bad_streak++;
                 reflector_fail(r, "Watch of %s sent %s; re-listing", r->what,
-                               error == -EMSGSIZE ? "an event over the size limit" : "a malformed event");
+                               error == -EMSGSIZE ? "an event over the size limit" :
+                               error == -EXDEV ? "an object of another name" : "a malformed event");
                 return;
         }
         if (error < 0) {
@@ -380,7 +495,8 @@ static void reflector_attempt(KubeReflector *r) {
                 }
                 e = kube_client_start(r->client,
                                       &(KubeRequestOptions) { .method = "GET", .path = path, .stream = true,
-                                                              .idle_timeout_usec = r->idle_timeout_usec },
+                                                              .idle_timeout_usec = r->idle_timeout_usec,
+                                                              .idle_manual = true },
                                       on_watch_data, on_watch_done, r, &r->req);
         }
         if (e < 0)
@@ -414,6 +530,7 @@ int kube_reflector_new(sd_event *e, KubeClient *client, const KubeReflectorOptio
             free_and_strdup(&r->resource, o->resource) < 0 ||
             free_and_strdup(&r->path, o->path) < 0 ||
             free_and_strdup(&r->field_selector, o->field_selector) < 0 ||
+            free_and_strdup(&r->name, o->name) < 0 ||
             free_and_strdup(&r->empty_warning, o->empty_warning) < 0)
                 return -ENOMEM;
         r->store = json_object_new_object();
@@ -438,6 +555,7 @@ KubeReflector *kube_reflector_free(KubeReflector *r) {
         free(r->resource);
         free(r->path);
         free(r->field_selector);
+        free(r->name);
         free(r->empty_warning);
         free(r->last_error);
         sd_event_unref(r->event);
@@ -453,6 +571,7 @@ int kube_reflector_put(KubeReflector *r, json_object *obj) {
         json_object *old = NULL;
         const char *rv = object_rv(obj);
         char key[512];
+        int k;
 
         if (!r->synced || !rv || !store_key(obj, key, sizeof(key)))
                 return 0;
@@ -467,7 +586,10 @@ int kube_reflector_put(KubeReflector *r, json_object *obj) {
                 reflector_put_forget(r);
                 return -ENOMEM;
         }
-        return reflector_store_put(r, obj);
+        k = reflector_store_put(r, obj);
+        if (k <= 0)
+                reflector_put_forget(r);
+        return k > 0;
 }
 
 bool kube_reflector_synced(const KubeReflector *r) {

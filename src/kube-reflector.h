@@ -19,6 +19,8 @@ typedef struct KubeReflectorOptions {
         const char *resource;           /* for RBAC messages: "kubevirts.kubevirt.io", "nodes" */
         const char *path;               /* the collection: "/api/v1/nodes" */
         const char *field_selector;     /* escaped "metadata.name%3Dnode01", or NULL */
+        const char *name;               /* the collection holds this one object at most: a LIST of more,
+                                         * or any object of another name, is a server error */
         bool optional;                  /* 404 on the collection means "none" (CRD not installed) */
         const char *empty_warning;      /* logged when a LIST finds nothing, or NULL */
         uint64_t idle_timeout_usec;     /* a watch silent for this long (not even a bookmark) is redone */
@@ -39,8 +41,9 @@ void kube_reflector_start(KubeReflector *r);
 json_object *kube_reflector_store(const KubeReflector *r);
 /* Adds or replaces obj (a new reference is taken), a write's answer, in a store that was listed
  * at least once; until the watch brings the event of obj's resourceVersion, the older events of
- * that object in between are not stored. 1 stored, 0 ignored (not listed yet, obj has no name or
- * no resourceVersion, or the same one as the object stored), -ENOMEM. */
+ * that object in between are not stored. 1 stored, 0 ignored (not listed yet, obj has no name,
+ * another name than the collection's one, no resourceVersion or the same one as the object
+ * stored, or over the store's value budget), -ENOMEM. */
 int kube_reflector_put(KubeReflector *r, json_object *obj);
 
 /* Listed at least once: the store is the server's view (perhaps a little late). */

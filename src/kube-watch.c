@@ -9,6 +9,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "json-util.h"
 #include "kube-watch.h"
 #include "macro.h"
 #include "util.h"
@@ -16,12 +17,6 @@
 #define fail(reterr, ...) set_reterr((reterr), -EBADMSG, __VA_ARGS__)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
-
-/* json-c's default nesting limit is 32. A watch event wraps the object in one more level, and
- * objects with deep CRD schemas or managedFields come close; 64 leaves room while still bounding
- * json-c's recursion when the object is freed. */
-#define KUBE_JSON_MAX_DEPTH 64
 
 static const char *const watch_event_type_table[_WATCH_EVENT_TYPE_MAX] = {
         [WATCH_EVENT_ADDED] = "ADDED",
@@ -36,59 +31,6 @@ DEFINE_STRING_TABLE(watch_event_type, WatchEventType, _WATCH_EVENT_TYPE_MAX);
 
 static bool is_json_ws(char c) {
         return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Parses exactly one JSON value from s[0..n): trailing whitespace is allowed, anything else is
- * -EBADMSG. Strict mode: no comments, single quotes, trailing commas or NaN, which Kubernetes
- * never sends. *ret_error (optional) describes a failure. */
-static int json_parse_exact(const char *s, size_t n, json_object **ret, const char **ret_error) {
-        _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
-        _cleanup_(json_object_putp) json_object *o = NULL;
-        enum json_tokener_error e;
-        size_t end;
-
-        if (ret_error)
-                *ret_error = NULL;
-        if (n > INT_MAX) {
-                if (ret_error)
-                        *ret_error = "too large";
-                return -EBADMSG;
-        }
-
-        tok = json_tokener_new_ex(KUBE_JSON_MAX_DEPTH);
-        if (!tok)
-                return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
-
-        o = json_tokener_parse_ex(tok, s, (int) n);
-        e = json_tokener_get_error(tok);
-        end = e == json_tokener_success ? json_tokener_get_parse_end(tok) : n;
-        if (e == json_tokener_continue) {
-                /* A value with no closing character (null, a number) ends only at the end of
-                 * input, which json-c is told with a NUL. */
-                o = json_tokener_parse_ex(tok, "", 1);
-                e = json_tokener_get_error(tok);
-                if (e != json_tokener_success) {
-                        if (ret_error)
-                                *ret_error = "truncated JSON";
-                        return -EBADMSG;
-                }
-        }
-        if (e != json_tokener_success) {
-                if (ret_error)
-                        *ret_error = json_tokener_error_desc(e);
-                return -EBADMSG;
-        }
-
-        for (size_t i = end; i < n; i++)
-                if (!is_json_ws(s[i])) {
-                        if (ret_error)
-                                *ret_error = "trailing data after the JSON value";
-                        return -EBADMSG;
-                }
-
-        *ret = TAKE_PTR(o);
-        return 0;
 }
 
 /* A member of an object, or NULL when o is not an object, lacks key, or holds a JSON null. */
@@ -216,7 +158,8 @@ static int watch_parser_line(WatchParser *p, const char *s, size_t n, WatchEvent
         if (blank)
                 return 0;
 
-        r = json_parse_exact(s, n, &root, NULL);
+        /* Bounded by value count too: json-c spends far more than the line's bytes. */
+        r = json_parse_bounded(s, n, 0, &root, NULL);
         if (r < 0)
                 return r;
 
@@ -322,7 +265,9 @@ int kube_list_parse(const char *body, size_t n, json_object ***ret_items, size_t
         assert(ret_items);
         assert(ret_n);
 
-        r = json_parse_exact(body ?: "", n, &root, &jerr);
+        r = json_parse_bounded(body ?: "", n, 0, &root, &jerr);
+        if (r == -EMSGSIZE)
+                return fail(reterr_reason, "LIST response is too large: more than %u values", JSON_MAX_VALUES);
         if (r == -EBADMSG)
                 return fail(reterr_reason, "LIST response is not JSON: %s", jerr);
         if (r < 0)

@@ -35,7 +35,9 @@ typedef struct WatchParser {
         bool failed;                    /* set after an error; feeding again returns -EBADMSG */
 } WatchParser;
 
-#define WATCH_DEFAULT_MAX_EVENT_BYTES (4U * 1024U * 1024U)
+/* etcd's limit for one object is 1.5 MiB; a line over 2 MiB is no Kubernetes object. Together with
+ * JSON_MAX_VALUES per line this bounds what one event costs (see README.md, "Limits"). */
+#define WATCH_DEFAULT_MAX_EVENT_BYTES (2U * 1024U * 1024U)
 
 void watch_parser_init(WatchParser *p, size_t max_event_bytes);
 void watch_parser_done(WatchParser *p);
@@ -43,14 +45,15 @@ void watch_parser_reset(WatchParser *p);       /* forget any partial line and th
 
 /* Feeds a chunk of the stream. Calls cb for every complete event, in order.
  *   0:           consumed (a trailing partial line is kept for the next call).
- *   -EMSGSIZE:   a line exceeds max_event_bytes.
+ *   -EMSGSIZE:   a line exceeds max_event_bytes, or holds more than JSON_MAX_VALUES values.
  *   -EBADMSG:    a line is not a JSON object with a known "type" and an object "object".
  *   cb's negative return, or -ENOMEM.
  * After an error the parser is failed until reset. Blank lines are ignored. */
 int watch_parser_feed(WatchParser *p, const char *data, size_t n, WatchEventFn cb, void *userdata);
 
 /* Parses a LIST response (kind *List): a new array of new references to its items, and
- * metadata.resourceVersion (malloc'd). 0, -EBADMSG (*reterr_reason) or -ENOMEM. */
+ * metadata.resourceVersion (malloc'd). 0, -EBADMSG (*reterr_reason; also for a body of more than
+ * JSON_MAX_VALUES values) or -ENOMEM. */
 int kube_list_parse(const char *body, size_t n, json_object ***ret_items, size_t *ret_n,
                     char **ret_resource_version, char **reterr_reason);
 

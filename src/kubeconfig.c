@@ -698,6 +698,19 @@ static int dir_of(const char *path, char **ret) {
         return 0;
 }
 
+/* Whoever can write a kubeconfig or token file chooses the API server the daemon trusts and
+ * the credentials it sends: refuse one that group or others may write. 0, -EPERM, or -errno
+ * of stat(). */
+static int check_not_writable_by_others(const char *path) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return -errno;
+        if (st.st_mode & (S_IWGRP | S_IWOTH))
+                return -EPERM;
+        return 0;
+}
+
 int kubeconfig_load(const char *path, const char *context, KubeCredentials *ret, char **reterr_reason) {
         _cleanup_free_ char *dir = NULL;
         char *text = NULL;
@@ -706,6 +719,11 @@ int kubeconfig_load(const char *path, const char *context, KubeCredentials *ret,
 
         assert(path);
         assert(ret);
+
+        r = check_not_writable_by_others(path);
+        if (r == -EPERM)
+                return fail_errno(reterr_reason, r, "%s is writable by group or others; refusing it (chmod go-w %s)",
+                                  path, path);
 
         r = read_full_file(path, KUBECONFIG_MAX_BYTES, &text, &len);
         if (r == -EFBIG)
@@ -721,6 +739,13 @@ int kubeconfig_load(const char *path, const char *context, KubeCredentials *ret,
 
         /* The text holds tokens and keys. */
         erase_and_free(text, len);
+
+        /* A token file that does not exist yet is fine (it is read later, with a fallback). */
+        if (r >= 0 && ret->token_file && check_not_writable_by_others(ret->token_file) == -EPERM) {
+                r = fail_errno(reterr_reason, -EPERM, "token file %s is writable by group or others; refusing it "
+                               "(chmod go-w %s)", ret->token_file, ret->token_file);
+                kube_credentials_done(ret);
+        }
         return r;
 }
 
@@ -754,6 +779,9 @@ int kube_token_read(const char *path, char **ret) {
         assert(path);
         assert(ret);
 
+        r = check_not_writable_by_others(path);
+        if (r < 0)
+                return r;
         r = read_full_file(path, TOKEN_MAX_BYTES, &buf, &len);
         if (r < 0)
                 return r;

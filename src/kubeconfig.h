@@ -39,7 +39,9 @@ typedef struct KubeCredentials {
  *     the reverse), and insecure-skip-tls-verify together with a CA.
  *   - insecure-skip-tls-verify is a plain YAML true or false; "yes" or a quoted "true" is -EINVAL.
  *   - Only the first YAML document is read; YAML merge keys ("<<") are not expanded.
- * kubeconfig_load(): a file over 4 MiB is -EFBIG; relative paths inside resolve against the
+ * kubeconfig_load(): a file over 4 MiB is -EFBIG; a kubeconfig, or an existing tokenFile, that
+ *   group or others may write is -EPERM (whoever writes it picks the server and credentials);
+ *   relative paths inside resolve against the
  *   absolute directory of path (a relative path is taken from the current directory).
  * kubeconfig_in_cluster(): port NULL or empty means 443; a port that is not 1-65535 is -EINVAL;
  *   a token path that cannot be stat()ed for another reason than ENOENT gives that -errno.
@@ -70,5 +72,6 @@ int kubeconfig_in_cluster(const char *host, const char *port, const char *sa_dir
 
 void kube_credentials_done(KubeCredentials *c);
 
-/* Reads a token file: the first line, trimmed. 0, -ENODATA (empty), -EFBIG (> 64 KiB) or -errno. */
+/* Reads a token file: the first line, trimmed. 0, -ENODATA (empty), -EFBIG (> 64 KiB), -EPERM
+ * (writable by group or others) or -errno. */
 int kube_token_read(const char *path, char **ret);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <json-c/json.h>
 
+#include "json-util.h"
 #include "macro.h"
 #include "record.h"
 #include "util.h"
@@ -23,7 +24,6 @@
 #define RECORD_CPU_PERCENT_MAX  UINT32_C(100)           /* advisor_max_cpu is a percentage */
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
 
 /* Adds key → val to o, taking val (NULL from a failed constructor included). 0 or -ENOMEM. */
 static int object_add(json_object *o, const char *key, json_object *val) {
@@ -243,10 +243,9 @@ static int parse_object(json_object *o, Record *rec) {
 }
 
 int record_parse(const char *text, Record *ret) {
-        _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
         _cleanup_(json_object_putp) json_object *o = NULL;
         Record rec = {};
-        size_t len, used;
+        size_t len;
         int r;
 
         assert(ret);
@@ -264,21 +263,12 @@ int record_parse(const char *text, Record *ret) {
         if (strchr(text, '\''))
                 return -EBADMSG;
 
-        tok = json_tokener_new();
-        if (!tok)
-                return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-
-        o = json_tokener_parse_ex(tok, text, (int) len);
-        if (!o || json_tokener_get_error(tok) != json_tokener_success)
+        /* Bounded by value count too; nothing but whitespace may follow the object. */
+        r = json_parse_bounded(text, len, 0, &o, NULL);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || !o)
                 return -EBADMSG;
-
-        /* Nothing but whitespace after the object: a second document or junk means a file
-         * that was not written by record_format(). */
-        used = json_tokener_get_parse_end(tok);
-        for (const char *p = text + used; *p; p++)
-                if (!strchr(" \t\r\n", *p))
-                        return -EBADMSG;
 
         r = parse_object(o, &rec);
         if (r < 0)

@@ -201,6 +201,7 @@ int source_kube_new(sd_event *e, const char *node_name, const SourceKubeOptions 
                                        .resource = "nodes",
                                        .path = "/api/v1/nodes",
                                        .field_selector = sel,
+                                       .name = node_name,
                                        .empty_warning = missing,
                                        .idle_timeout_usec = o->watch_idle_timeout_usec,
                                },

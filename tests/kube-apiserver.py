@@ -102,6 +102,9 @@ DISCOVERY
 
 CONTROL API (same port, no auth, never logged nor counted). Bodies and answers are JSON.
 
+  --log-bodies: every API request body goes to DIR/bodies.log ("METHOD PATH BODY"), every TLS
+  server name a client sends (SNI; "-" for none) to DIR/sni.log.
+
   POST /_test/fault   one fault object or an array of them; answers {"faults": [active...]}
      {"type":"status","code":503,"count":3,"path_prefix":"/api/v1/nodes",
       "method":"GET","query_contains":"watch=true","reason":"...","message":"...",
@@ -124,6 +127,23 @@ CONTROL API (same port, no auth, never logged nor counted). Bodies and answers a
           "refuse"         close the listening socket (connection refused), reopen after;
           "reset"          accept new connections and reset them at once (before TLS);
           "request-close"  accept, read the request, close without answer (except /_test/).
+     {"type":"hostile","mode":"...","count":1,"path_prefix":"...","query_contains":"..."}
+        the next `count` matching requests (-1: until cleared) get a hostile answer:
+          "huge_line"      200, chunked JSON: one watch line of `bytes` (default 100 MB)
+                           of {} items, no newline, as fast as the client reads
+          "empty_objects"  200, chunked JSON: one watch event of `items` (default 500000)
+                           {} items in one array (1.5 MB), then the stream stays open
+          "endless_chunk"  200, chunked JSON: "x" bytes forever (never a newline), `rate`
+                           bytes/s (default 0: as fast as the client reads)
+          "slow_drip"      200, chunked JSON: one byte of a valid event every `interval`
+                           seconds (default 0.5), forever
+          "big_list"       200: a NodeList of `items` (default 100000) nodes node-N
+          "other_node"     200: a NodeList holding one node named `name` (default other)
+          "garbage"        not HTTP at all: a line of junk, then the connection closes
+          "redirect"       302 to https://localhost:PORT/same/path?redirected=1
+          "wrong_ctype"    200 text/html (an HTML page of a proxy)
+          "close_at_once"  200, chunked JSON, ended at once without an event
+          "expire_at_once" 200, chunked JSON: an ERROR 410 Expired event, then the end
      {"type":"clear"}   forget every pending fault and end a "down" period.
   GET /_test/fault            {"faults": [...], "down_until": epoch-seconds|null}
   DELETE /_test/fault         same as {"type":"clear"}
@@ -1769,7 +1789,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.abort()
             if self.req_path in ("/healthz", "/livez", "/readyz"):
                 return self.send_bytes(200, b"ok", "text/plain; charset=utf-8")
-            self.read_body()
+            body = self.read_body()
+            if body and srv.bodies_log:
+                with srv.stats_lock:
+                    srv.bodies_log.write("%s %s %s\n" % (method, self.req_path,
+                                                          body.decode(errors="replace")))
+                    srv.bodies_log.flush()
             if not self.authorized():
                 raise APIError(401, "Unauthorized", "Unauthorized")
             f = srv.faults.take(method, self.req_path, self.req_query)
@@ -1827,6 +1852,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return False
         if t == "close":
             self.abort()
+            return True
+        if t == "hostile":
+            self.hostile(f)
             return True
         return False
 
@@ -2124,6 +2152,102 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = {"apiVersion": res.api_version, "items": body["items"],
                     "kind": res.kind + "List", "metadata": meta}
         return self.send_json(200, body)
+
+    # ---- hostile answers (fault type "hostile")
+
+    def hostile_start(self, ctype="application/json", watch=True):
+        self._watch = watch
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+
+    def hostile(self, f):
+        mode = f.get("mode")
+        stop = self.server.stop_event
+        self.close_connection = True
+        try:
+            if mode == "huge_line":
+                self.hostile_start()
+                left = int(f.get("bytes", 100 * 1000 * 1000))
+                self.write_chunk(b'{"type":"ADDED","object":{"x":[')
+                block = b"{}," * 21845
+                while left > 0 and not stop.is_set():
+                    self.write_chunk(block[:left])
+                    left -= len(block)
+                self.write_chunk(b"")
+            elif mode == "empty_objects":
+                self.hostile_start()
+                n = int(f.get("items", 500000))
+                self.write_chunk(b'{"type":"ADDED","object":{"metadata":{"name":"' +
+                                 self.hostile_name().encode() + b'"},"x":[' +
+                                 b",".join([b"{}"] * n) + b"]}}\n")
+                while not stop.wait(0.5) and not self.client_gone():
+                    pass
+            elif mode == "endless_chunk":
+                self.hostile_start()
+                rate = float(f.get("rate", 0))
+                block = b"x" * (65536 if rate <= 0 else max(1, int(rate / 10)))
+                while not stop.is_set():
+                    self.write_chunk(block)
+                    if rate > 0 and stop.wait(0.1):
+                        break
+            elif mode == "slow_drip":
+                self.hostile_start()
+                ev = json.dumps({"type": "BOOKMARK", "object": {"kind": "Node", "apiVersion": "v1",
+                                 "metadata": {"resourceVersion": str(self.server.store.rv)}}}) + "\n"
+                i = 0
+                while not stop.wait(float(f.get("interval", 0.5))):
+                    self.write_chunk(ev[i % len(ev)].encode())
+                    self.wfile.flush()
+                    i += 1
+            elif mode == "big_list":
+                n = int(f.get("items", 100000))
+                items = ",".join('{"kind":"Node","apiVersion":"v1","metadata":{"name":"node-%d",'
+                                 '"labels":{"kubevirt.io/ksm":"true"}}}' % i for i in range(n))
+                body = ('{"kind":"NodeList","apiVersion":"v1","metadata":{"resourceVersion":"%d"},'
+                        '"items":[%s]}\n' % (self.server.store.rv, items)).encode()
+                self.send_bytes(200, body)
+            elif mode == "other_node":
+                body = {"kind": "NodeList", "apiVersion": "v1",
+                        "metadata": {"resourceVersion": str(self.server.store.rv)},
+                        "items": [{"kind": "Node", "apiVersion": "v1",
+                                   "metadata": {"name": f.get("name", "other"),
+                                                "labels": {"kubevirt.io/ksm": "true"}}}]}
+                self.send_json(200, body)
+            elif mode == "garbage":
+                self._status = 0
+                self.server.record(self, 0)
+                self.wfile.write(b"\x16\x03GARBAGE \x00\xff not HTTP at all\r\n\r\n")
+                self.wfile.flush()
+                self.abort()
+            elif mode == "redirect":
+                port = self.server.port
+                loc = "https://localhost:%d%s?%s" % (port, self.req_path,
+                                                     (self.req_query + "&" if self.req_query else "") + "redirected=1")
+                self.close_connection = False
+                self.send_bytes(302, b"", "text/html", {"Location": loc})
+            elif mode == "wrong_ctype":
+                self.close_connection = False
+                self.send_bytes(200, b"<html><body>Welcome to the proxy</body></html>\n", "text/html")
+            elif mode == "close_at_once":
+                self.hostile_start()
+                self.write_chunk(b"")
+            elif mode == "expire_at_once":
+                self.hostile_start()
+                st = status_body(410, "Expired", "too old resource version: %s (%d)" % (
+                    self.q.get("resourceVersion", ["0"])[0], self.server.store.rv))
+                self.write_chunk(json.dumps({"type": "ERROR", "object": st}).encode() + b"\n")
+                self.write_chunk(b"")
+            else:
+                self.send_error_status(APIError(500, "InternalError", "unknown hostile mode %s" % mode))
+        except (OSError, ValueError):
+            self.close_connection = True
+
+    def hostile_name(self):
+        sel = self.q.get("fieldSelector", [""])[-1]
+        return sel.split("=", 1)[1] if sel.startswith("metadata.name=") else "x"
 
     # ---- watch
 
@@ -2717,7 +2841,7 @@ class APIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         if not isinstance(f, dict) or "type" not in f:
             raise ValueError("a fault is an object with a \"type\"")
         t = f["type"]
-        if t in ("status", "stall", "close"):
+        if t in ("status", "stall", "close", "hostile"):
             f.setdefault("count", 1)
             if t == "status" and "code" not in f:
                 raise ValueError("status fault needs \"code\"")
@@ -3347,6 +3471,9 @@ def main():
     ap.add_argument("--min-request-timeout", type=float, default=1800.0)
     ap.add_argument("--server-version", default="v1.30.0")
     ap.add_argument("--aggregated-discovery", action="store_true")
+    ap.add_argument("--log-bodies", action="store_true",
+                    help="append every API request body to DIR/bodies.log and every TLS "
+                         "server name (SNI) a client sent to DIR/sni.log")
     args = ap.parse_args()
 
     d = os.path.abspath(args.dir)
@@ -3370,6 +3497,15 @@ def main():
     ctx.set_alpn_protocols(["http/1.1"])
 
     srv = APIServer(args, ctx)
+    srv.bodies_log = None
+    if args.log_bodies:
+        srv.bodies_log = open(os.path.join(d, "bodies.log"), "a")
+        sni_log = open(os.path.join(d, "sni.log"), "a")
+
+        def on_sni(sock, name, c):
+            sni_log.write("%s\n" % (name or "-"))
+            sni_log.flush()
+        ctx.sni_callback = on_sni
     for path in args.seed:
         srv.seed(load_seed(path))
 

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "json-util.h"
 #include "kube-objects.h"
 #include "macro.h"
 #include "test-tables.h"
@@ -803,6 +804,38 @@ static void test_annotation_selector(void **state) {
                 fail_msg("%s: match %d", c->name, !c->match);
 }
 
+/* The annotation's text is a JSON document parsed on its own: bounded like every other one (a
+ * 15,000-{} selector would cost json-c ~12 MB per reconcile). */
+static void test_annotation_bounded(void **state) {
+        static const size_t counts[] = { 100, 15000 };
+
+        for (size_t i = 0; i < ELEMENTSOF(counts); i++) {
+                _cleanup_(json_object_putp) json_object *cr = NULL;
+                _cleanup_(ksm_config_done) KsmConfig cfg = {};
+                _cleanup_free_ char *text = malloc(3 * counts[i] + 64);
+                json_object *md, *ann;
+                size_t n = 0;
+
+                assert_non_null(text);
+                n += (size_t) sprintf(text, "{\"matchExpressions\":[");
+                for (size_t k = 0; k < counts[i]; k++)
+                        n += (size_t) sprintf(text + n, "%s{}", k ? "," : "");
+                (void) sprintf(text + n, "]}");
+
+                cr = test_parse_json("bounded", CR_ANN("\"x\""));
+                assert_true(json_object_object_get_ex(cr, "metadata", &md));
+                assert_true(json_object_object_get_ex(md, "annotations", &ann));
+                assert_int_equal(json_object_object_add(ann, SEL_ANN, json_object_new_string(text)), 0);
+
+                assert_int_equal(ksm_config_from_kubevirts_with(&cr, 1, SEL_ANN, &cfg), 0);
+                assert_int_equal(cfg.state, KSM_CONFIG_INVALID);
+                if (counts[i] > JSON_MAX_VALUES / 2 && (!cfg.error || !strstr(cfg.error, "too many values")))
+                        fail_msg("%zu values: error \"%s\"", counts[i], strna(cfg.error));
+                if (counts[i] < JSON_MAX_VALUES / 2 && cfg.error && strstr(cfg.error, "too many values"))
+                        fail_msg("%zu values refused as too many", counts[i]);
+        }
+}
+
 typedef struct ManagerCase {
         const char *name;
         const char *node;
@@ -857,12 +890,13 @@ static void test_patch_other_keys(void **state) {
                  ELEMENTSOF(event_cases))
 
 int main(void) {
-        struct CMUnitTest tests[N_CASES + 6];
+        struct CMUnitTest tests[N_CASES + 7];
         size_t n = 0;
 
         TEST_ADD_TABLE(tests, n, annotation_cases, test_annotation_selector);
         TEST_ADD_TABLE(tests, n, manager_cases, test_field_manager);
         tests[n++] = (struct CMUnitTest) { .name = "patch: other label and annotation keys", .test_func = test_patch_other_keys };
+        tests[n++] = (struct CMUnitTest) { .name = "annotation: a selector of 15000 {} is refused, bounded", .test_func = test_annotation_bounded };
 
         TEST_ADD_TABLE(tests, n, config_cases, test_config);
         TEST_ADD_TABLE(tests, n, document_cases, test_document);

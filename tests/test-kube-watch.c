@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 
+#include "json-util.h"
 #include "kube-watch.h"
 #include "macro.h"
 #include "test-tables.h"
@@ -640,15 +641,102 @@ static void test_list_ownership(void **state) {
         assert_int_equal(kube_list_parse(body, strlen(body) - 1, &items, &n, NULL, NULL), -EBADMSG);
 }
 
-#define N_CASES (ELEMENTSOF(feed_cases) + ELEMENTSOF(fixture_cases) + ELEMENTSOF(list_cases))
+/* Bounded parsing: json-c spends ~800 bytes on a "{}", so the byte limits alone let a 2 MiB line
+ * cost ~550 MB. Each row is PREFIX + ITEM x COUNT (comma-separated) + SUFFIX, fed as one watch
+ * line (a newline appended) and as a LIST body. */
+typedef struct BoundCase {
+        const char *name;
+        const char *prefix, *item, *suffix;
+        size_t count;
+        int watch_r;            /* watch_parser_feed() */
+        int list_r;             /* kube_list_parse() */
+} BoundCase;
+
+#define WPRE "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Node\",\"metadata\":{\"name\":\"n\",\"resourceVersion\":\"1\"},\"x\":["
+#define LPRE "{\"kind\":\"NodeList\",\"metadata\":{\"resourceVersion\":\"1\"},\"items\":["
+
+static const BoundCase bound_cases[] = {
+        { "bound: 9000 {} in an event parse", WPRE, "{}", "]}}", 9000, 0, -EBADMSG },
+        { "bound: 20000 {} in an event (4 MiB of them cost 1 GB before) are refused", WPRE, "{}", "]}}", 20000,
+          -EMSGSIZE, -EBADMSG },
+        { "bound: 600000 {} in 2 MiB are refused before json-c", WPRE, "{}", "]}}", 600000, -EMSGSIZE, -EBADMSG },
+        { "bound: 30000 numbers refused", WPRE, "1", "]}}", 30000, -EMSGSIZE, -EBADMSG },
+        { "bound: commas inside strings do not count", WPRE, "\",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\"", "]}}", 15000, 0, -EBADMSG },
+        { "bound: brackets inside strings do not count", WPRE, "\"{[{[\\\"{[{[\"", "]}}", 15000, 0, -EBADMSG },
+        { "bound: a LIST of 6000 items parses", LPRE, "{\"metadata\":{\"name\":\"a\"}}", "]}", 6000, -EBADMSG, 0 },
+        { "bound: a LIST of 100000 items is refused", LPRE, "{}", "]}", 100000, -EMSGSIZE, -EBADMSG },
+        { "bound: unbalanced brackets", WPRE, "[}", "]}}", 1, -EBADMSG, -EBADMSG },
+};
+
+static void test_bound(void **state) {
+        const BoundCase *c = *state;
+        size_t il = strlen(c->item), n = 0;
+        _cleanup_free_ char *s = malloc(strlen(c->prefix) + c->count * (il + 1) + strlen(c->suffix) + 2);
+        _cleanup_free_ char *rv = NULL, *reason = NULL;
+        json_object **items = NULL;
+        size_t n_items = 0;
+        WatchParser p;
+        Recorder rec = {};
+        int r;
+
+        assert_non_null(s);
+        n += (size_t) sprintf(s, "%s", c->prefix);
+        for (size_t i = 0; i < c->count; i++) {
+                if (i > 0)
+                        s[n++] = ',';
+                memcpy(s + n, c->item, il);
+                n += il;
+        }
+        n += (size_t) sprintf(s + n, "%s", c->suffix);
+
+        r = kube_list_parse(s, n, &items, &n_items, &rv, &reason);
+        if (r != c->list_r)
+                fail_msg("%s: kube_list_parse() = %d (%s), expected %d", c->name, r, strna(reason), c->list_r);
+        if (r == 0)
+                kube_list_free(items, n_items);
+        if (c->list_r < 0 && c->watch_r == -EMSGSIZE && (!reason || !strstr(reason, "more than")))
+                fail_msg("%s: reason \"%s\" does not name the limit", c->name, strna(reason));
+
+        s[n++] = '\n';
+        watch_parser_init(&p, 0);
+        r = watch_parser_feed(&p, s, n, on_event, &rec);
+        if (r != c->watch_r)
+                fail_msg("%s: watch_parser_feed() = %d, expected %d", c->name, r, c->watch_r);
+        watch_parser_done(&p);
+        recorder_done(&rec);
+}
+
+/* json_scan()'s count is the one json_value_count() gives for the parsed tree. */
+static void test_value_count(void **state) {
+        static const char *const docs[] = {
+                "1", "{}", "[]", "[1,2,3]", "[{},[]]", "{\"a\":{}}", "{\"a\":1,\"b\":[{},{\"c\":null}]}", "[[[]],[\",\"]]",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(docs); i++) {
+                json_object *o = NULL;
+                size_t scanned = 0, counted;
+
+                assert_int_equal(json_scan(docs[i], strlen(docs[i]), 100, 64, &scanned, NULL), 0);
+                assert_int_equal(json_parse_bounded(docs[i], strlen(docs[i]), 0, &o, NULL), 0);
+                counted = json_value_count(o, 100);
+                if (counted != scanned)
+                        fail_msg("%s: scanned %zu, counted %zu", docs[i], scanned, counted);
+                if (json_value_count(o, 1) > 2)
+                        fail_msg("%s: the limit does not stop the count", docs[i]);
+                json_object_put(o);
+        }
+}
+
+#define N_CASES (ELEMENTSOF(feed_cases) + ELEMENTSOF(fixture_cases) + ELEMENTSOF(list_cases) + ELEMENTSOF(bound_cases))
 
 int main(void) {
-        struct CMUnitTest tests[N_CASES + 6];
+        struct CMUnitTest tests[N_CASES + 7];
         size_t n = 0;
 
         TEST_ADD_TABLE(tests, n, feed_cases, test_feed);
         TEST_ADD_TABLE(tests, n, fixture_cases, test_fixture);
         TEST_ADD_TABLE(tests, n, list_cases, test_list);
+        TEST_ADD_TABLE(tests, n, bound_cases, test_bound);
 
         tests[n++] = (struct CMUnitTest) { .name = "callback error propagates and fails the parser", .test_func = test_callback_error };
         tests[n++] = (struct CMUnitTest) { .name = "failed state and reset", .test_func = test_failed_state_and_reset };
@@ -656,6 +744,7 @@ int main(void) {
         tests[n++] = (struct CMUnitTest) { .name = "nesting depth limit", .test_func = test_depth };
         tests[n++] = (struct CMUnitTest) { .name = "event type names", .test_func = test_event_type_names };
         tests[n++] = (struct CMUnitTest) { .name = "list: items are owned references", .test_func = test_list_ownership };
+        tests[n++] = (struct CMUnitTest) { .name = "bound: scan count equals tree count", .test_func = test_value_count };
 
         if (n != ELEMENTSOF(tests))
                 abort();

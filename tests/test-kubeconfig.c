@@ -671,6 +671,7 @@ typedef struct TokenCase {
         size_t len;             /* 0: strlen(content) */
         int r;
         const char *token;
+        mode_t mode;            /* 0: as created (umask) */
 } TokenCase;
 
 static const TokenCase token_cases[] = {
@@ -685,6 +686,10 @@ static const TokenCase token_cases[] = {
         { "token: control character rejected", "ab\x01" "cd\n", 0, -EBADMSG },
         { "token: carriage return inside rejected", "ab\rX-Evil: 1\n", 0, -EBADMSG },
         { "token: missing file", NULL, 0, -ENOENT },
+        { "token: mode 0600", "abc\n", 0, 0, "abc", 0600 },
+        { "token: mode 0644 (a projected service-account token)", "abc\n", 0, 0, "abc", 0644 },
+        { "token: group-writable refused", "abc\n", 0, -EPERM, NULL, 0620 },
+        { "token: world-writable refused", "abc\n", 0, -EPERM, NULL, 0606 },
 };
 
 static void test_token_read(void **state) {
@@ -695,6 +700,8 @@ static void test_token_read(void **state) {
 
         if (c->content)
                 write_file(dir, "token", c->content, c->len > 0 ? c->len : strlen(c->content));
+        if (c->mode)
+                assert_int_equal(chmod(path, c->mode), 0);
 
         r = kube_token_read(path, &token);
         if (r != c->r)
@@ -705,6 +712,50 @@ static void test_token_read(void **state) {
                 return;
         }
         check_str(c->name, "token", token, c->token);
+}
+
+/* Whoever may write the kubeconfig or its token file picks the server and the credentials. */
+typedef struct ModeCase {
+        const char *name;
+        mode_t kubeconfig, token;       /* token 0: no token file */
+        int r;
+        const char *reason;
+} ModeCase;
+
+static const ModeCase mode_cases[] = {
+        { "modes: 0600 kubeconfig, 0600 token file", 0600, 0600, 0 },
+        { "modes: 0644 kubeconfig, 0644 token file", 0644, 0644, 0 },
+        { "modes: group-writable kubeconfig refused", 0660, 0600, -EPERM, "is writable by group or others; refusing it" },
+        { "modes: world-writable kubeconfig refused", 0602, 0, -EPERM, "is writable by group or others; refusing it" },
+        { "modes: group-writable token file refused", 0600, 0620, -EPERM, "token file " },
+        { "modes: world-writable token file refused", 0600, 0666, -EPERM, "is writable by group or others" },
+        { "modes: a token file that does not exist yet is fine", 0600, 0, 0 },
+};
+
+static void test_modes(void **state) {
+        static const char text[] = "apiVersion: v1\nclusters:\n- name: c\n  cluster:\n    server: https://k:6443\n"
+                "users:\n- name: u\n  user:\n    tokenFile: token\ncontexts:\n- name: x\n  context:\n    cluster: c\n"
+                "    user: u\ncurrent-context: x\n";
+        const ModeCase *c = *state;
+        _cleanup_rm_tree_ char *dir = make_tmpdir();
+        _cleanup_free_ char *path = path_join(dir, "config"), *token = path_join(dir, "token"), *reason = NULL;
+        _cleanup_(kube_credentials_done) KubeCredentials creds = {};
+        int r;
+
+        write_file(dir, "config", text, strlen(text));
+        assert_int_equal(chmod(path, c->kubeconfig), 0);
+        if (c->token) {
+                write_file(dir, "token", "abc\n", 4);
+                assert_int_equal(chmod(token, c->token), 0);
+        }
+
+        r = kubeconfig_load(path, NULL, &creds, &reason);
+        if (r != c->r)
+                fail_msg("%s: kubeconfig_load() = %d (%s), expected %d", c->name, r, strna(reason), c->r);
+        if (c->reason && (!reason || !strstr(reason, c->reason)))
+                fail_msg("%s: reason \"%s\" does not contain \"%s\"", c->name, strna(reason), c->reason);
+        if (r < 0 && creds.server)
+                fail_msg("%s: credentials kept on failure", c->name);
 }
 
 static void test_token_read_limits(void **state) {
@@ -818,7 +869,7 @@ static void test_in_cluster_default_dir(void **state) {
 }
 
 #define N_CASES (ELEMENTSOF(parse_cases) + ELEMENTSOF(load_cases) + ELEMENTSOF(token_cases) + \
-                 ELEMENTSOF(in_cluster_cases))
+                 ELEMENTSOF(in_cluster_cases) + ELEMENTSOF(mode_cases))
 
 int main(void) {
         struct CMUnitTest tests[N_CASES + 6];
@@ -827,6 +878,7 @@ int main(void) {
         TEST_ADD_TABLE(tests, n, parse_cases, test_parse);
         TEST_ADD_TABLE(tests, n, load_cases, test_load);
         TEST_ADD_TABLE(tests, n, token_cases, test_token_read);
+        TEST_ADD_TABLE(tests, n, mode_cases, test_modes);
         TEST_ADD_TABLE(tests, n, in_cluster_cases, test_in_cluster);
 
         tests[n++] = (struct CMUnitTest) { .name = "secrets never appear in reasons", .test_func = test_secret_not_leaked };

@@ -318,3 +318,88 @@ kube_stop_all() {
         for n in "${!VH_PID[@]}"; do vh_stop "$n"; done
         kube_stop_all_but_models
 }
+
+# ---- a hostile API server (tests/kube-apiserver.py fault type "hostile") ------------------------
+# The daemon's CPU time in clock ticks, its peak RSS in KiB, and whether it was built with ASan
+# (whose shadow memory makes RSS meaningless).
+daemon_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null; }
+daemon_hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+ksmd_has_asan() { grep -aq __asan_init "$KSMD" 2>/dev/null || grep -aq __asan_init "$(dirname "$KSMD")/.libs/$(basename "$KSMD")" 2>/dev/null; }
+CLK_TCK=$(getconf CLK_TCK)
+# bus_answers_within S: a property read on the daemon's bus returns within S seconds.
+bus_answers_within() { timeout "$1" busctl --system get-property "$BUS" "$OBJ" "$IFACE" Running >/dev/null 2>&1; }
+
+# hostile_case NAME WINDOW_S MAX_REQUESTS TRIGGER LOG_PATTERN FAULT_JSON... — injects the faults
+# (each with count -1), makes the daemon meet them (TRIGGER: drop_watches, or expire_watches for
+# a re-LIST), and for WINDOW_S checks every 50 ms that KSM stays as it was (run $HOSTILE_RUN, the
+# label $HOSTILE_LABEL) and the bus answers within 2 s; then that the journal got LOG_PATTERN
+# anew (the daemon met the fault), that the daemon made at most MAX_REQUESTS requests and used at
+# most a quarter of the window in CPU; then clears the faults and waits (bounded) until both
+# watches are back and stayed up 3 s (a healthy watch, which resets the backoff).
+# Sets HC_REQS, HC_CPU_MS.
+hostile_case() {
+        local name=$1 win=$2 maxreq=$3 trigger=$4 pat=$5 f mark c0 c1 l0; shift 5
+        mark=$(reqlog_mark)
+        l0=$(grep -c -- "$pat" "$LOG")
+        c0=$(daemon_cpu_ticks "$KSMD_PID")
+        for f in "$@"; do fault "$f" || { not_ok "$name: fault $f refused"; return; }; done
+        fault "{\"type\":\"$trigger\"}"
+        stays "$name: run stays $HOSTILE_RUN and the bus answers within 2 s, for ${win} s" "$win" \
+                eval 'sysfs_is run "$HOSTILE_RUN" && bus_answers_within $((2 * SLOW))'
+        c1=$(daemon_cpu_ticks "$KSMD_PID")
+        HC_REQS=$(reqlog_since "$mark" | wc -l)
+        HC_CPU_MS=$(( (c1 - c0) * 1000 / CLK_TCK ))
+        check "$name: the daemon met it (journal: $pat)" eval '[ "$(grep -c -- "$pat" "$LOG")" -gt "$l0" ]'
+        echo "# $name: $HC_REQS requests and ${HC_CPU_MS} ms CPU in ${win} s, VmHWM $(daemon_hwm_kib "$KSMD_PID") KiB"
+        check "$name: no request storm ($HC_REQS <= $maxreq requests in ${win} s)" test "$HC_REQS" -le "$maxreq"
+        check "$name: no busy loop (${HC_CPU_MS} ms CPU in ${win} s)" \
+                test "$HC_CPU_MS" -le $(( win * 250 * SLOW ))
+        check "$name: label and annotation unchanged ($HOSTILE_LABEL)" knode_ksm_is node01 "$HOSTILE_LABEL" "$HOSTILE_LABEL"
+        ktest DELETE /_test/fault
+        eventually "$name: converges once the server behaves (both watches back, Connected true)" $((40 * SLOW)) \
+                eval 'daemon_watches 2 && prop_is Connected true'
+        stays "$name: both watches stay up 3 s" 3 daemon_watches 2
+}
+# hwm_below KIB: the daemon's peak RSS stayed below KIB (skipped under valgrind and ASan).
+hwm_below() {
+        local hwm; hwm=$(daemon_hwm_kib "$KSMD_PID")
+        if [ -n "${KSMD_VALGRIND:-}" ] || ksmd_has_asan; then
+                ok "peak RSS ${hwm} KiB (not checked under valgrind or ASan) # SKIP"
+                return
+        fi
+        check "peak RSS of the daemon ${hwm} KiB < $1 KiB (MemoryMax=64M)" test "$hwm" -lt "$1"
+}
+# stops_cleanly: the daemon ends on SIGTERM with status 0 and its output has no sanitizer or
+# valgrind report (ASan, UBSan and leak reports land in $LOG).
+stops_cleanly() {
+        check "the daemon stops cleanly on SIGTERM (exit 0)" stop_daemon
+        check "no sanitizer report in the daemon's output" eval '! grep -aqE "Sanitizer|runtime error:" "$LOG"'
+}
+# hostile_setup WATCH_IDLE_S: the API server (bookmarks every second) with node01 not selected by
+# the KubeVirt CR (it wants kubevirt.io/ksm=true), the daemon started and settled: KSM off, label
+# false, both watches open. The hostile answers carry selected nodes, so taking one as node01
+# would switch KSM on.
+hostile_setup() {
+        node_json node01 >"$T/node01.json"
+        kubevirt_json '{"matchLabels":{"kubevirt.io/ksm":"true"}}' >"$T/kubevirt.json"
+        start_apiserver --bookmark-interval 1 --seed "$T/node01.json" "$T/kubevirt.json"
+        start_bus policy
+        make_sysfs
+        set_ksm "$SYSFS" 0 100 20
+        WATCH_IDLE=$1 write_kube_conf
+        start_daemon
+        HOSTILE_RUN=0 HOSTILE_LABEL=false
+        NODES=/api/v1/nodes KV=/apis/kubevirt.io/v1/kubevirts
+        eventually "start: Connected true" $((10 * SLOW)) prop_is Connected true
+        eventually "start: label false, annotation false" $((5 * SLOW)) knode_ksm_is node01 false false
+        wait_until $((10 * SLOW)) daemon_watches 2
+}
+# hostile_end: the daemon still follows the real server, its peak RSS, a clean stop.
+hostile_end() {
+        check "after: node01 labelled kubevirt.io/ksm=true" eval 'kc label node node01 kubevirt.io/ksm=true >/dev/null'
+        eventually "after: KSM switched on (run 1)" $((10 * SLOW)) sysfs_is run 1
+        eventually "after: label true, annotation true" $((5 * SLOW)) knode_ksm_is node01 true true
+        hwm_below 49152
+        check "the daemon is still running" kill -0 "$KSMD_PID"
+        stops_cleanly
+}
