@@ -4,6 +4,7 @@
  * insecure-skip-tls-verify); a refusal says why without echoing the credentials. */
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -68,7 +69,8 @@ static void check_token_file(const uint8_t *data, size_t size) {
         int r;
 
         fd = memfd_create("fuzz-token", MFD_CLOEXEC);
-        if (fd < 0 || (size > 0 && write(fd, data, size) != (ssize_t) size))
+        /* 0600: a token file that group or others may write is refused. */
+        if (fd < 0 || fchmod(fd, 0600) < 0 || (size > 0 && write(fd, data, size) != (ssize_t) size))
                 return;
         (void) snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 

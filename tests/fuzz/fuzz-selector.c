@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 
 #include "fuzz.h"
+#include "json-util.h"
 #include "kube-objects.h"
 #include "selector.h"
 
@@ -103,7 +104,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(json_object_putp) json_object *doc = NULL, *cr = NULL;
         _cleanup_(ksm_config_done) KsmConfig kc = {};
         _cleanup_free_ char *text = NULL, *reason = NULL;
-        enum json_tokener_error e;
         int r, verdict;
 
         if (size > 64 * 1024)
@@ -112,9 +112,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!text)
                 return 0;
 
-        /* As the annotation path parses it: json-c's default (lenient) tokener, whole string. */
-        doc = json_tokener_parse_verbose(text, &e);
-        if (e != json_tokener_success)
+        /* As the annotation path parses it: bounded and strict, the whole string. */
+        r = json_parse_bounded(text, strlen(text), 0, &doc, NULL);
+        if (r == -ENOMEM)
+                return 0;
+        if (r < 0)
                 verdict = -EINVAL;
         else if (!doc)
                 verdict = 0;    /* "null" */
