@@ -176,9 +176,10 @@ CONF
         echo '{"apiVersion":"kubevirt.io/v1","kind":"KubeVirt","metadata":{"name":"kubevirt","namespace":"kubevirt"},"spec":{"configuration":{"ksmConfiguration":{"nodeLabelSelector":{"matchExpressions":[{"key":"kubernetes.io/hostname","operator":"In","values":["node01"]}]}}}}}' > "$d/etc/kubevirt.json.new"
         mv "$d/etc/kubevirt.json.new" "$d/etc/kubevirt.json"
         wait_file "$d/ksm/run" 1
-        for _ in $(seq 100); do grep -q '"kubevirt.io/ksm-enabled": "true"' "$d/etc/node.json" && break; sleep 0.05; done
+        for _ in $(seq 100); do grep -q '"kubevirt.io/ksm-enabled": *"true"' "$d/etc/node.json" && break; sleep 0.05; done
         build/kubevirt-ksmctl status
-        echo; echo "==> The Node object now carries:"; grep -E 'ksm-(enabled|handler-managed)' "$d/etc/node.json"
+        echo; echo "==> The Node object now carries:"
+        python3 -m json.tool "$d/etc/node.json" | grep -E 'ksm-(enabled|handler-managed)'
         echo; echo "==> Removing ksmConfiguration: KSM off again, scan settings restored"
         echo '{"apiVersion":"kubevirt.io/v1","kind":"KubeVirt","metadata":{"name":"kubevirt","namespace":"kubevirt"},"spec":{"configuration":{}}}' > "$d/etc/kubevirt.json.new"
         mv "$d/etc/kubevirt.json.new" "$d/etc/kubevirt.json"
