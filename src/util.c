@@ -617,8 +617,13 @@ int write_file_atomic_full(const char *path, const void *data, size_t size, mode
         if (fd < 0)
                 return fd;
 
-        /* The owner first: chown() clears the set-id bits that the mode may then set again. */
-        r = (uid != (uid_t) -1 || gid != (gid_t) -1) && fchown(fd, uid, gid) < 0 ? -errno : 0;
+        /* The owner first: chown() clears the set-id bits that the mode may then set again. Only
+         * when it differs from the writer's: the shipped unit filters chown() (@privileged) and
+         * has no CAP_CHOWN, and there a file of another owner can only become the writer's. */
+        r = fstat(fd, &st) < 0 ? -errno : 0;
+        if (r >= 0 && ((uid != (uid_t) -1 && uid != st.st_uid) || (gid != (gid_t) -1 && gid != st.st_gid)) &&
+            fchown(fd, uid, gid) < 0 && errno != EPERM)
+                r = -errno;
         /* Exactly mode: the umask may have narrowed it at creation, and must not decide it. */
         if (r >= 0)
                 r = fchmod(fd, mode) < 0 ? -errno : 0;

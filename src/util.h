@@ -91,7 +91,8 @@ char *utf8_sanitize(const char *s, size_t max_bytes);
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
 
 /* The same, and more: the new file is given owner uid and group gid (each (uid_t) -1 / (gid_t) -1
- * for the writer's own) before its mode is set; and for a read-modify-write, with expect set,
+ * for the writer's own) before its mode is set, where permitted (without CAP_CHOWN, EPERM, the
+ * file stays the writer's); and for a read-modify-write, with expect set,
  * -ESTALE (and path left alone) when, just before the rename, path is no longer the file expect
  * describes (another writer replaced or changed it since it was read). 0 or -errno. */
 struct stat;
