@@ -68,7 +68,7 @@ sum_results() {
 # per_test BUILDDIR: one line per test program with its counts, from automake's .trs files.
 per_test() {
         local f p n
-        for f in "$1"/tests/*.trs "$1"/tests/integration/*.trs; do
+        for f in "$1"/tests/*.trs "$1"/tests/integration/*.trs "$1"/tests/fuzz/*.trs "$1"/tests/packaging/*.trs; do
                 [ -f "$f" ] || continue
                 p=$(grep -c '^:test-result: PASS' "$f" || true)
                 n=$(grep -c -E '^:test-result: (FAIL|ERROR|XPASS)' "$f" || true)
@@ -123,7 +123,9 @@ check() {
         printf '   %-48s %4d passed, %d failed%s\n' "tests/e2e/run.sh" "$e2e_pass" "$e2e_fail" \
                 "$([ "$e2e_skip" = 1 ] && echo ", skipped (see the SKIP line above)")"
 
-        for f in $(grep -l -E '^(not ok|ERROR:)' build/tests/*.log build/tests/integration/*.log build-asan/tests/*.log build-asan/tests/integration/*.log 2>/dev/null); do
+        for f in $(grep -l -E '^(not ok|ERROR:)' build/tests/*.log build/tests/integration/*.log build/tests/fuzz/*.log \
+                        build/tests/packaging/*.log build-asan/tests/*.log build-asan/tests/integration/*.log \
+                        build-asan/tests/fuzz/*.log build-asan/tests/packaging/*.log 2>/dev/null); do
                 echo "---- $f"; grep -E -B2 -A20 '^not ok' "$f" | head -60
         done
         E2E_PASS=$e2e_pass E2E_FAIL=$e2e_fail E2E_SKIP=$e2e_skip sum_results "${logs[@]}" || rc=1
