@@ -124,7 +124,7 @@ followed=$(grep -c "redirected=1" "$KDIR/requests.log")
         echo
         echo "Redirected requests that reached the server (a followed redirect, with the token): $followed."
         echo
-        echo "Before this work (same cases, from the task description): a 4 MiB watch event of {} took RSS to"
+        echo "Before these limits (the same cases against the earlier build): a 4 MiB watch event of {} took RSS to"
         echo "1.07 GB, a 16 MiB LIST to 4.4 GB with the loop blocked 5 s; watches that closed at once were"
         echo "redone 4.4 times a second (1,900 requests/s with finer timer accuracy)."
 } >"$OUT"

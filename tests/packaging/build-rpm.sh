@@ -120,9 +120,16 @@ check "/etc/kubevirt-ksmd.conf is in the package" grep -q ' /etc/kubevirt-ksmd.c
 # The payload, unpacked: data files as make install made them (binaries are stripped by rpm).
 mkdir -p "$T/payload"
 rpm2archive - < "$rpm" 2>/dev/null | tar -C "$T/payload" -xzf - 2>/dev/null
+# Files made at build time (the units) carry this build's directories: a build configured with
+# another prefix (the sanitizer build's /usr/local) is compared with them mapped to the spec's.
+prefix=$(sed -n 's/^prefix = //p' "$top_builddir/Makefile")
+unprefix() {
+        if [ "${prefix:-/usr}" = /usr ]; then cat "$1"
+        else sed -e "s|$prefix/etc|/etc|g" -e "s|$prefix/var|/var|g" -e "s|$prefix/|/usr/|g" "$1"; fi
+}
 differ=
 for f in $(cd "$DEST" && find . -type f ! -path './usr/share/man/*' ! -path './usr/bin/*' ! -path './usr/sbin/*'); do
-        cmp -s "$DEST/$f" "$T/payload/$f" || differ="$differ ${f#.}"
+        unprefix "$DEST/$f" | cmp -s - "$T/payload/$f" || differ="$differ ${f#.}"
 done
 check "the packaged data files are the ones make install installs${differ:+ (differ:$differ)}" test -z "$differ"
 preset=$(grep -v '^#' "$T/payload/usr/lib/systemd/system-preset/90-kubevirt-ksmd.preset" 2>/dev/null | grep .)
