@@ -12,6 +12,28 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
+/* One value of a basic D-Bus type, as sd_bus_message_read_basic() stores it. */
+typedef union BusBasic {
+        int b;
+        const char *s;
+        uint32_t u;
+        uint64_t t;
+        int64_t x;
+        double d;
+} BusBasic;
+
+static json_object *json_from_basic(char type, const BusBasic *val) {
+        switch (type) {
+        case 'b': return json_object_new_boolean(val->b);
+        case 's': return json_object_new_string(val->s);
+        case 'u': return json_object_new_int64(val->u);
+        case 't': return json_object_new_uint64(val->t);
+        case 'x': return json_object_new_int64(val->x);
+        case 'd': return json_object_new_double(val->d);
+        default:  return NULL;
+        }
+}
+
 int ctl_read_properties(sd_bus_message *reply, json_object *out) {
         int r;
 
@@ -21,6 +43,7 @@ int ctl_read_properties(sd_bus_message *reply, json_object *out) {
         while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
                 const char *name, *contents;
                 json_object *v = NULL;
+                BusBasic val;
                 char type;
 
                 r = sd_bus_message_read(reply, "s", &name);
@@ -33,46 +56,12 @@ int ctl_read_properties(sd_bus_message *reply, json_object *out) {
                 if (r < 0)
                         return r;
 
-                switch (contents[0]) {
-                case 'b': {
-                        int b;
-                        r = sd_bus_message_read(reply, "b", &b);
-                        v = json_object_new_boolean(b);
-                        break;
-                }
-                case 's': {
-                        const char *s;
-                        r = sd_bus_message_read(reply, "s", &s);
-                        v = json_object_new_string(s);
-                        break;
-                }
-                case 'u': {
-                        uint32_t u;
-                        r = sd_bus_message_read(reply, "u", &u);
-                        v = json_object_new_int64(u);
-                        break;
-                }
-                case 't': {
-                        uint64_t t;
-                        r = sd_bus_message_read(reply, "t", &t);
-                        v = json_object_new_uint64(t);
-                        break;
-                }
-                case 'x': {
-                        int64_t x;
-                        r = sd_bus_message_read(reply, "x", &x);
-                        v = json_object_new_int64(x);
-                        break;
-                }
-                case 'd': {
-                        double d;
-                        r = sd_bus_message_read(reply, "d", &d);
-                        v = json_object_new_double(d);
-                        break;
-                }
-                default:
+                if (contents[0] && !contents[1] && strchr("bsutxd", contents[0])) {
+                        r = sd_bus_message_read_basic(reply, contents[0], &val);
+                        if (r >= 0)
+                                v = json_from_basic(contents[0], &val);
+                } else
                         r = sd_bus_message_skip(reply, contents);
-                }
                 if (r < 0) {
                         json_object_put(v);
                         return r;

@@ -61,15 +61,6 @@ static int on_event(const WatchEvent *e, void *userdata) {
         return 0;
 }
 
-static uint64_t xorshift64(uint64_t *s) {
-        uint64_t x = *s;
-
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        return *s = x;
-}
-
 /* Only the documented results, and the callback's own. */
 #define IN_SET(x, a, b, c, d) ((x) == (a) || (x) == (b) || (x) == (c) || (x) == (d))
 
@@ -83,7 +74,7 @@ static int feed_chunked(WatchParser *p, const char *s, size_t n, uint64_t rng, s
         int first = 0;
 
         while (n > 0) {
-                size_t k = 1 + (size_t) (xorshift64(&rng) % max_chunk);
+                size_t k = 1 + (size_t) (fuzz_xorshift64(&rng) % max_chunk);
                 int r;
 
                 k = MIN(k, n);

@@ -108,15 +108,6 @@ static int load_path(InputList *l, const char *path, bool optional) {
         return r;
 }
 
-static uint64_t xorshift64(uint64_t *s) {
-        uint64_t x = *s;
-
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        return *s = x;
-}
-
 static const char interesting[] = { '\n', '\r', '\t', ' ', '{', '}', '[', ']', '"', '\'', ':', ',', '=', '#',
                                     '\\', '/', '-', '0', '9', 'e', '\0', (char) 0xff, (char) 0xc3, (char) 0xf0 };
 
@@ -126,12 +117,12 @@ static size_t mutate(const InputList *l, uint64_t *rng, size_t pick, uint8_t *bu
         size_t n = MIN(in->size, cap), rounds;
 
         memcpy(buf, in->data, n);
-        rounds = 1 + xorshift64(rng) % 6;
+        rounds = 1 + fuzz_xorshift64(rng) % 6;
 
         for (size_t i = 0; i < rounds; i++) {
                 /* MIN() evaluates its arguments twice: random numbers are drawn beforehand. */
-                size_t at = n > 0 ? xorshift64(rng) % (n + 1) : 0, len = xorshift64(rng);
-                uint64_t op = xorshift64(rng) % 9, v = xorshift64(rng);
+                size_t at = n > 0 ? fuzz_xorshift64(rng) % (n + 1) : 0, len = fuzz_xorshift64(rng);
+                uint64_t op = fuzz_xorshift64(rng) % 9, v = fuzz_xorshift64(rng);
                 const Input *other;
 
                 switch (op) {

@@ -43,6 +43,16 @@ static inline uint64_t fuzz_hash(uint64_t h, const void *p, size_t n) {
         return h;
 }
 
+/* A small deterministic generator for the replay's mutations. */
+static inline uint64_t fuzz_xorshift64(uint64_t *s) {
+        uint64_t x = *s;
+
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return *s = x;
+}
+
 /* Splits data at NUL bytes: up to max pieces, the last one taking the rest (NULs included).
  * pieces[i] point into data, lengths in lens; returns the number of pieces (at least 1). */
 static inline size_t fuzz_split(const uint8_t *data, size_t size, size_t max,

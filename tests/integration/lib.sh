@@ -53,6 +53,15 @@ wait_until() {
         done
 }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+# python_with MODULE: prints a python3 that can import MODULE (Debian's /usr/bin/python3 first:
+# one found earlier on PATH may not see Debian's packages); nothing and status 1 when none can.
+python_with() {
+        local p
+        for p in /usr/bin/python3 python3; do
+                "$p" -c "import $1" 2>/dev/null && { echo "$p"; return 0; }
+        done
+        return 1
+}
 
 finish() {
         stop_daemon >/dev/null 2>&1 || true

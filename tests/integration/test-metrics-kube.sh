@@ -7,11 +7,7 @@
 
 command -v curl >/dev/null || kube_skip "curl not installed"
 CHECK=$top_srcdir/tests/integration/metrics-check.py
-MPY=
-for p in /usr/bin/python3 python3; do
-        if "$p" -c 'import prometheus_client' 2>/dev/null; then MPY=$p; break; fi
-done
-[ -n "$MPY" ] || kube_skip "python3-prometheus-client not installed"
+MPY=$(python_with prometheus_client) || kube_skip "python3-prometheus-client not installed"
 
 BODY=$T/metrics
 PORT=$("$MPY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

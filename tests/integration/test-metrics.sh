@@ -6,13 +6,7 @@
 
 command -v curl >/dev/null || skip_all "curl not installed"
 CHECK=$top_srcdir/tests/integration/metrics-check.py
-# A python3 with prometheus_client (Debian: python3-prometheus-client); /usr/bin/python3 first,
-# since a python3 found earlier on PATH may not see Debian's packages.
-PY=
-for p in /usr/bin/python3 python3; do
-        if "$p" -c 'import prometheus_client' 2>/dev/null; then PY=$p; break; fi
-done
-[ -n "$PY" ] || skip_all "python3-prometheus-client not installed"
+PY=$(python_with prometheus_client) || skip_all "python3-prometheus-client not installed"
 
 OUT=$T/out
 BODY=$T/body
